@@ -1,0 +1,171 @@
+# exq — plain GNU make. `make help` lists the targets.
+#
+#   make deps        install missing Debian packages (apt-get; quick when none are)
+#   make / make all  library (static + shared), CLI, test programs
+#   make test        deps, build, unit tests + CLI golden tests
+#   make check       the same tests under ASan+UBSan in build-check/
+#   make demo        deps, build, run exq on a bundled fixture
+#   make bench       benchmarks (writes nothing to git by itself)
+#   make install     PREFIX=/usr/local DESTDIR=  (header, libs, exq.pc, CLI)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+PKGDIR ?= $(LIBDIR)/pkgconfig
+
+VERSION := 0.1.0
+SOMAJOR := 0
+
+BUILD ?= build
+SAN ?= 0
+WITH_KDUMPFILE ?= 1
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla -Werror
+OPT ?= -O2 -g
+CFLAGS ?=
+CPPFLAGS_ALL := -Iinclude -Ilib -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE
+CFLAGS_ALL := -std=c11 $(OPT) $(WARN) $(CFLAGS)
+LDFLAGS ?=
+
+ifeq ($(SAN),1)
+CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ZLIB_CFLAGS := $(shell $(PKG_CONFIG) --cflags zlib 2>/dev/null)
+ZLIB_LIBS := $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null || echo -lz)
+JSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+JSON_LIBS := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+ifeq ($(WITH_KDUMPFILE),1)
+KDUMP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libkdumpfile 2>/dev/null) -DEXQ_WITH_KDUMPFILE=1
+# pkg-config does not add libaddrxlat (DESIGN §5): list both.
+KDUMP_LIBS := $(shell $(PKG_CONFIG) --libs libkdumpfile 2>/dev/null || echo -lkdumpfile) -laddrxlat
+else
+KDUMP_CFLAGS := -DEXQ_WITH_KDUMPFILE=0
+KDUMP_LIBS :=
+endif
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+ifneq ($(WITH_KDUMPFILE),1)
+LIB_SRC := $(filter-out lib/fmt_kdump%.c,$(LIB_SRC))
+endif
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TESTLIB_SRC := $(sort $(wildcard tests/unit/tlib_*.c))
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+STATIC := $(BUILD)/libexq.a
+SHARED := $(BUILD)/libexq.so.$(VERSION)
+SONAME := libexq.so.$(SOMAJOR)
+CLI := $(BUILD)/exq
+
+LIB_LIBS := $(ZLIB_LIBS) $(KDUMP_LIBS)
+
+.PHONY: all lib cli tests tools test check demo deps bench install uninstall clean help
+.DEFAULT_GOAL := all
+
+all: lib cli tests tools
+
+lib: $(STATIC) $(SHARED)
+cli: $(CLI)
+tests: $(TEST_BIN)
+tools: $(TOOL_BIN)
+
+$(BUILD)/lib/%.o: lib/%.c lib/exq_int.h include/exq.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) -DEXQ_BUILDING $(ZLIB_CFLAGS) $(KDUMP_CFLAGS) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/exq.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(JSON_CFLAGS) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c $(wildcard tests/unit/*.h) lib/exq_int.h include/exq.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CMOCKA_CFLAGS) $(KDUMP_CFLAGS) $(ZLIB_CFLAGS) $(CFLAGS_ALL) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ) lib/exq.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/exq.map -Wl,--no-undefined \
+		$(LDFLAGS) -o $@ $(LIB_OBJ) $(LIB_LIBS)
+	ln -sf libexq.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libexq.so
+
+$(CLI): $(CLI_OBJ) $(STATIC)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(JSON_LIBS) $(LIB_LIBS)
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(TESTLIB_OBJ) $(STATIC)
+	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(STATIC) $(CMOCKA_LIBS) $(LIB_LIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(ZLIB_CFLAGS) $(JSON_CFLAGS) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(STATIC) $(JSON_LIBS) $(LIB_LIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(ZLIB_CFLAGS) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
+
+# The test targets install what is missing first, then re-enter make so that
+# pkg-config sees the freshly installed packages.
+deps:
+	@sh scripts/deps.sh
+
+test:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh tests/run.sh
+
+check:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory BUILD=build-check SAN=1 OPT="-O1 -g" all
+	@BUILD=build-check SAN=1 sh tests/run.sh
+
+demo:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh $(BUILD)
+
+bench:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+
+install: lib cli
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGDIR)
+	install -m 644 include/exq.h $(DESTDIR)$(INCDIR)/exq.h
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libexq.a
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libexq.so.$(VERSION)
+	ln -sf libexq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libexq.so
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/exq
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' -e 's|@PRIVLIBS@|$(LIB_LIBS)|' lib/exq.pc.in \
+		> $(DESTDIR)$(PKGDIR)/exq.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR)/exq.h $(DESTDIR)$(LIBDIR)/libexq.a \
+		$(DESTDIR)$(LIBDIR)/libexq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+		$(DESTDIR)$(LIBDIR)/libexq.so $(DESTDIR)$(BINDIR)/exq $(DESTDIR)$(PKGDIR)/exq.pc
+
+clean:
+	rm -rf build build-check build-fuzz
+
+help:
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
