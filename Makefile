@@ -78,6 +78,7 @@ LIB_LIBS := $(ZLIB_LIBS) $(KDUMP_LIBS)
 
 .PHONY: all lib cli tests tools test check demo deps bench install uninstall clean help
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: lib cli tests tools
 

@@ -80,6 +80,11 @@ EXQ_API void exq_image_free(exq_image *img);
 /* Force a format by name ("raw", "windmp32", "windmp64"); NULL probes. */
 EXQ_API exq_status exq_image_set_format(exq_image *img, const char *name);
 
+/* Overrides applied when the image is opened (and recorded as
+ * dtb_source "override"): the DTB (CR3) and the paging mode. */
+EXQ_API exq_status exq_image_set_dtb(exq_image *img, uint64_t dtb);
+EXQ_API exq_status exq_image_set_paging(exq_image *img, exq_paging paging);
+
 /* Open a file. gzip input is detected by its magic and read through an
  * index, whatever format it wraps. */
 EXQ_API exq_status exq_image_open_file(exq_image *img, const char *path);

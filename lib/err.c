@@ -44,16 +44,22 @@ exq_status exq__err_set(exq__err *e, exq_status st, const char *fmt, ...)
 
 exq_status exq__err_ctx(exq__err *e, exq_status st, const char *fmt, ...)
 {
-	char ctx[EXQ__ERR_MAX];
 	char old[EXQ__ERR_MAX];
+	size_t n;
 	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ctx, sizeof(ctx), fmt, ap);
-	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	if (old[0])
-		snprintf(e->msg, sizeof(e->msg), "%s: %s", ctx, old);
-	else
-		snprintf(e->msg, sizeof(e->msg), "%s", ctx);
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	if (!old[0])
+		return st;
+	/* Append ": <old>" after the new context, truncating at the end. */
+	n = strlen(e->msg);
+	if (n + 2 < sizeof(e->msg)) {
+		memcpy(e->msg + n, ": ", 2);
+		n += 2;
+		strncpy(e->msg + n, old, sizeof(e->msg) - n - 1);
+		e->msg[sizeof(e->msg) - 1] = '\0';
+	}
 	return st;
 }

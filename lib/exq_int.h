@@ -106,6 +106,17 @@ exq_status exq__src_mem_open(exq__source **out, const void *buf, size_t len,
  * memory stays bounded whatever the stream's size. */
 exq_status exq__src_gzip_open(exq__source **out, exq__source *inner,
 			      exq__err *err);
+/* --- gzip source: test knobs (src_gzip.c; used by tests/unit and bench).
+ * _open_span is exq__src_gzip_open with a chosen first span between access
+ * points and a point cap (2..1024; the default is 1 MiB and 1024), so that
+ * small inputs can exercise index thinning. _stats reports the index of an
+ * open gzip source (EXQ_INVALID for any other source). */
+exq_status exq__src_gzip_open_span(exq__source **out, exq__source *inner,
+				   uint64_t span, size_t max_points,
+				   exq__err *err);
+exq_status exq__src_gzip_stats(const exq__source *src, size_t *npoints,
+			       uint64_t *span, uint64_t *members);
+/* --- end of gzip test knobs. */
 /* True when the source starts with the gzip magic (1f 8b 08). */
 int exq__src_is_gzip(exq__source *src);
 
@@ -151,6 +162,9 @@ struct exq__pcache_slot {
 struct exq_image {
 	exq__err err;
 	char *forced_format;
+	int have_dtb_override;
+	uint64_t dtb_override;
+	exq_paging paging_override;
 	int open;
 	exq__source *src;
 	const struct exq__format *fmt;

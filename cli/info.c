@@ -1,0 +1,305 @@
+/* exq info: what the image says about itself (DESIGN §8, §9). */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static json_object *jnull(void)
+{
+	return NULL;
+}
+
+static json_object *jstr_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : jnull();
+}
+
+json_object *cli_warnings(const exq_image *img)
+{
+	json_object *a = json_object_new_array();
+	size_t i, n = exq_image_warning_count(img);
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(
+						 exq_image_warning(img, i)));
+	return a;
+}
+
+json_object *cli_image_obj(const exq_image *img, const char *path,
+			   const struct opts *o)
+{
+	const exq_image_info *in = exq_image_get_info(img);
+	json_object *im = json_object_new_object();
+	(void)o;
+	json_object_object_add(im, "path", json_object_new_string(path));
+	json_object_object_add(im, "format", json_object_new_string(in->format));
+	json_object_object_add(im, "dump_type", jstr_or_null(in->dump_type));
+	json_object_object_add(im, "machine",
+			       jstr_or_null(exq_machine_name(in->machine)));
+	json_object_object_add(im, "paging",
+			       jstr_or_null(exq_paging_name(in->paging)));
+	json_object_object_add(im, "dtb", in->have & EXQ_HAVE_DTB
+						  ? cli_jhex(in->dtb)
+						  : jnull());
+	json_object_object_add(im, "dtb_source", in->have & EXQ_HAVE_DTB
+							 ? jstr_or_null(in->dtb_source)
+							 : jnull());
+	json_object_object_add(im, "build", in->have & EXQ_HAVE_BUILD
+						    ? json_object_new_int64(in->build)
+						    : jnull());
+	json_object_object_add(im, "gzip", json_object_new_boolean(in->gzip));
+	json_object_object_add(im, "size", cli_jhex(in->image_size));
+	return im;
+}
+
+static json_object *header_obj(const exq_image_info *in)
+{
+	json_object *h, *c;
+	if (!strcmp(in->format, "raw"))
+		return NULL;
+	h = json_object_new_object();
+	json_object_object_add(h, "major_version",
+			       json_object_new_int64(in->major_version));
+	json_object_object_add(h, "minor_version",
+			       json_object_new_int64(in->minor_version));
+	json_object_object_add(h, "dump_type_code",
+			       json_object_new_int64(in->dump_type_code));
+#define HEXF(bit, key, val) \
+	json_object_object_add(h, key, in->have & (bit) ? cli_jhex(val) : NULL)
+	HEXF(EXQ_HAVE_PFN_DATABASE, "pfn_database", in->pfn_database);
+	HEXF(EXQ_HAVE_MODULE_LIST, "ps_loaded_module_list",
+	     in->ps_loaded_module_list);
+	HEXF(EXQ_HAVE_PROCESS_HEAD, "ps_active_process_head",
+	     in->ps_active_process_head);
+	HEXF(EXQ_HAVE_UPTIME, "system_uptime", in->system_uptime);
+#undef HEXF
+	json_object_object_add(h, "product_type",
+			       in->have & EXQ_HAVE_PRODUCT
+				       ? json_object_new_int64(in->product_type)
+				       : NULL);
+	json_object_object_add(h, "suite_mask", in->have & EXQ_HAVE_PRODUCT
+							? cli_jhex(in->suite_mask)
+							: NULL);
+	c = NULL;
+	if (in->have & EXQ_HAVE_CONTEXT) {
+		c = json_object_new_object();
+		json_object_object_add(c, "pc", cli_jhex(in->context_pc));
+		json_object_object_add(c, "sp", cli_jhex(in->context_sp));
+		json_object_object_add(c, "source",
+				       json_object_new_string(in->context_source));
+	}
+	json_object_object_add(h, "context", c);
+	c = NULL;
+	if (in->have & EXQ_HAVE_EXCEPTION) {
+		c = json_object_new_object();
+		json_object_object_add(c, "code", cli_jhex(in->exception_code));
+		json_object_object_add(c, "address",
+				       cli_jhex(in->exception_address));
+	}
+	json_object_object_add(h, "exception", c);
+	return h;
+}
+
+static json_object *triage_obj(const exq_triage_info *t)
+{
+	json_object *o = json_object_new_object(), *k, *drv;
+	size_t i;
+	struct {
+		const char *name;
+		uint64_t v;
+	} f[] = {
+		{"service_pack_build", t->service_pack_build},
+		{"size_of_dump", t->size_of_dump},
+		{"valid_offset", t->valid_offset},
+		{"context_offset", t->context_offset},
+		{"exception_offset", t->exception_offset},
+		{"mm_offset", t->mm_offset},
+		{"unloaded_drivers_offset", t->unloaded_drivers_offset},
+		{"prcb_offset", t->prcb_offset},
+		{"process_offset", t->process_offset},
+		{"thread_offset", t->thread_offset},
+		{"callstack_offset", t->callstack_offset},
+		{"callstack_size", t->callstack_size},
+		{"driver_list_offset", t->driver_list_offset},
+		{"string_pool_offset", t->string_pool_offset},
+		{"string_pool_size", t->string_pool_size},
+		{"broken_driver_offset", t->broken_driver_offset},
+		{"triage_options", t->triage_options},
+		{"top_of_stack", t->top_of_stack},
+		{"data_page_address", t->data_page_address},
+		{"data_page_offset", t->data_page_offset},
+		{"data_page_size", t->data_page_size},
+		{"debugger_data_offset", t->debugger_data_offset},
+		{"debugger_data_size", t->debugger_data_size},
+		{"data_blocks_offset", t->data_blocks_offset},
+	};
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		json_object_object_add(o, f[i].name, cli_jhex(f[i].v));
+	json_object_object_add(o, "driver_count",
+			       json_object_new_int64(t->driver_count));
+	json_object_object_add(o, "data_blocks_count",
+			       json_object_new_int64(t->data_blocks_count));
+	json_object_object_add(o, "valid", json_object_new_boolean(t->valid));
+	k = NULL;
+	if (t->has_kdbg) {
+		k = json_object_new_object();
+		json_object_object_add(k, "size", cli_jhex(t->kdbg_size));
+		json_object_object_add(k, "kernel_base", cli_jhex(t->kdbg_kernbase));
+		json_object_object_add(k, "ps_loaded_module_list",
+				       cli_jhex(t->kdbg_ps_loaded_module_list));
+	}
+	json_object_object_add(o, "kdbg_copy", k);
+	drv = json_object_new_array();
+	for (i = 0; i < t->ndrivers; i++) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "name",
+				       json_object_new_string(t->drivers[i].name));
+		json_object_object_add(d, "base", cli_jhex(t->drivers[i].base));
+		json_object_object_add(d, "size", cli_jhex(t->drivers[i].size));
+		json_object_array_add(drv, d);
+	}
+	json_object_object_add(o, "drivers", drv);
+	return o;
+}
+
+static json_object *info_json(const exq_image *img, const char *path,
+			      const struct opts *o)
+{
+	const exq_image_info *in = exq_image_get_info(img);
+	json_object *doc = cli_doc("info"), *runs, *bc = NULL;
+	char tb[32];
+	size_t i;
+
+	json_object_object_add(doc, "image", cli_image_obj(img, path, o));
+	json_object_object_add(doc, "kernel", NULL);
+	json_object_object_add(doc, "cpus", in->have & EXQ_HAVE_CPUS
+						    ? json_object_new_int64(in->cpus)
+						    : NULL);
+	json_object_object_add(doc, "kdbg",
+			       in->have & EXQ_HAVE_KDBG ? cli_jhex(in->kdbg_va)
+							: NULL);
+	if (in->have & EXQ_HAVE_BUGCHECK) {
+		json_object *p = json_object_new_array();
+		bc = json_object_new_object();
+		json_object_object_add(bc, "code", cli_jhex(in->bugcheck_code));
+		for (i = 0; i < 4; i++)
+			json_object_array_add(p, cli_jhex(in->bugcheck_params[i]));
+		json_object_object_add(bc, "params", p);
+	}
+	json_object_object_add(doc, "bugcheck", bc);
+	json_object_object_add(
+		doc, "system_time",
+		in->have & EXQ_HAVE_SYSTEM_TIME
+			? jstr_or_null(cli_filetime(tb, sizeof(tb), in->system_time))
+			: NULL);
+	runs = json_object_new_array();
+	for (i = 0; i < in->nruns; i++) {
+		json_object *r = json_object_new_object();
+		json_object_object_add(r, "pa", cli_jhex(in->runs[i].base_page << 12));
+		json_object_object_add(r, "pages",
+				       json_object_new_int64((int64_t)in->runs[i].page_count));
+		json_object_array_add(runs, r);
+	}
+	json_object_object_add(doc, "runs", runs);
+	json_object_object_add(doc, "pages_present",
+			       json_object_new_int64((int64_t)in->pages_present));
+	json_object_object_add(doc, "header", header_obj(in));
+	json_object_object_add(doc, "triage", in->triage ? triage_obj(in->triage) : NULL);
+	json_object_object_add(doc, "warnings", cli_warnings(img));
+	return doc;
+}
+
+static void line(const char *k, const char *v)
+{
+	printf("%-22s %s\n", k, v ? v : "-");
+}
+
+static void info_text(const exq_image *img, const char *path)
+{
+	const exq_image_info *in = exq_image_get_info(img);
+	char b[64], b2[64];
+	size_t i;
+
+	line("image:", path);
+	snprintf(b, sizeof(b), "%s%s", in->format, in->gzip ? " (gzip)" : "");
+	line("format:", b);
+	line("dump type:", in->dump_type);
+	line("machine:", exq_machine_name(in->machine));
+	line("paging:", exq_paging_name(in->paging));
+	if (in->have & EXQ_HAVE_DTB) {
+		snprintf(b, sizeof(b), "%s (%s)", cli_hex(b2, in->dtb), in->dtb_source);
+		line("dtb:", b);
+	} else {
+		line("dtb:", NULL);
+	}
+	if (in->have & EXQ_HAVE_BUILD) {
+		snprintf(b, sizeof(b), "%u", in->build);
+		line("build:", b);
+	}
+	if (in->have & EXQ_HAVE_CPUS) {
+		snprintf(b, sizeof(b), "%u", in->cpus);
+		line("cpus:", b);
+	}
+	if (in->have & EXQ_HAVE_BUGCHECK) {
+		printf("%-22s 0x%x (0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
+		       ", 0x%" PRIx64 ")\n",
+		       "bugcheck:", in->bugcheck_code, in->bugcheck_params[0],
+		       in->bugcheck_params[1], in->bugcheck_params[2],
+		       in->bugcheck_params[3]);
+	}
+	if (in->have & EXQ_HAVE_SYSTEM_TIME)
+		line("system time:", cli_filetime(b, sizeof(b), in->system_time));
+	if (in->have & EXQ_HAVE_KDBG)
+		line("kdbg:", cli_hex(b, in->kdbg_va));
+	if (in->have & EXQ_HAVE_MODULE_LIST)
+		line("PsLoadedModuleList:", cli_hex(b, in->ps_loaded_module_list));
+	if (in->have & EXQ_HAVE_CONTEXT) {
+		printf("%-22s pc 0x%" PRIx64 " sp 0x%" PRIx64 " (%s)\n", "context:",
+		       in->context_pc, in->context_sp, in->context_source);
+	}
+	snprintf(b, sizeof(b), "%" PRIu64 " (%" PRIu64 " MiB) in %zu run%s",
+		 in->pages_present, in->pages_present >> 8, in->nruns,
+		 in->nruns == 1 ? "" : "s");
+	line("pages present:", b);
+	for (i = 0; i < in->nruns && i < 32; i++)
+		printf("  run %-4zu pa 0x%" PRIx64 " pages 0x%" PRIx64 "\n", i,
+		       in->runs[i].base_page << 12, in->runs[i].page_count);
+	if (in->nruns > 32)
+		printf("  ... %zu more runs (see --json)\n", in->nruns - 32);
+	if (in->triage) {
+		const exq_triage_info *t = in->triage;
+		printf("triage:                %s, %u drivers, %u data blocks\n",
+		       t->valid ? "valid (TRGD)" : "no TRGD tag", t->driver_count,
+		       t->data_blocks_count);
+		if (t->has_kdbg)
+			printf("  KDBG copy: KernBase 0x%" PRIx64
+			       " PsLoadedModuleList 0x%" PRIx64 "\n",
+			       t->kdbg_kernbase, t->kdbg_ps_loaded_module_list);
+		printf("  a triage dump holds only selected pages: the worker "
+		       "queues cannot be walked from it\n");
+	}
+	for (i = 0; i < exq_image_warning_count(img); i++)
+		printf("warning: %s\n", exq_image_warning(img, i));
+}
+
+int cmd_info(const struct opts *o)
+{
+	exq_image *img;
+	int code = 0;
+	const char *path;
+	if (o->npos != 1)
+		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
+				"usage: exq info [--json] IMAGE");
+	path = o->pos[0];
+	img = cli_open(o, path, &code);
+	if (!img)
+		return code;
+	if (o->json) {
+		json_object *doc = info_json(img, path, o);
+		cli_print_json(doc);
+		json_object_put(doc);
+	} else {
+		info_text(img, path);
+	}
+	exq_image_free(img);
+	return EXIT_OK;
+}

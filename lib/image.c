@@ -1,0 +1,420 @@
+/* The image handle: opening (source selection, gzip detection, the ordered
+ * format probe), physical reads through a small page cache, warnings. */
+#include "exq_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Probe order: formats with a signature first, raw (which takes anything
+ * of at least one page) last. */
+static const struct exq__format *const formats[] = {
+	&exq__fmt_windmp32,
+	&exq__fmt_windmp64,
+	&exq__fmt_raw,
+};
+#define NFORMATS (sizeof(formats) / sizeof(formats[0]))
+
+exq_image *exq_image_new(void)
+{
+	return calloc(1, sizeof(exq_image));
+}
+
+static void image_reset(exq_image *img)
+{
+	size_t i;
+	if (img->fmt && img->fmt->close)
+		img->fmt->close(img);
+	img->fmt = NULL;
+	img->fmt_priv = NULL;
+	exq__src_close(img->src);
+	img->src = NULL;
+	free(img->runs);
+	img->runs = NULL;
+	for (i = 0; i < img->nwarnings; i++)
+		free(img->warnings[i]);
+	img->nwarnings = 0;
+	img->warnings_dropped = 0;
+	free(img->pcache);
+	img->pcache = NULL;
+	memset(&img->info, 0, sizeof(img->info));
+	img->open = 0;
+}
+
+void exq_image_free(exq_image *img)
+{
+	if (!img)
+		return;
+	image_reset(img);
+	free(img->forced_format);
+	free(img);
+}
+
+const char *exq_image_error(const exq_image *img)
+{
+	return img ? img->err.msg : "no image";
+}
+
+exq_status exq_image_set_format(exq_image *img, const char *name)
+{
+	size_t i;
+	char *copy = NULL;
+	if (!img)
+		return EXQ_INVALID;
+	if (name) {
+		for (i = 0; i < NFORMATS; i++)
+			if (strcmp(formats[i]->name, name) == 0)
+				break;
+		if (i == NFORMATS)
+			return exq__err_set(&img->err, EXQ_INVALID,
+					    "unknown format '%s' (known: raw, "
+					    "windmp32, windmp64)",
+					    name);
+		copy = strdup(name);
+		if (!copy)
+			return exq__err_set(&img->err, EXQ_NOMEM,
+					    "out of memory");
+	}
+	free(img->forced_format);
+	img->forced_format = copy;
+	return EXQ_OK;
+}
+
+exq_status exq_image_set_dtb(exq_image *img, uint64_t dtb)
+{
+	if (!img)
+		return EXQ_INVALID;
+	img->have_dtb_override = 1;
+	img->dtb_override = dtb;
+	return EXQ_OK;
+}
+
+exq_status exq_image_set_paging(exq_image *img, exq_paging paging)
+{
+	if (!img || (unsigned)paging > EXQ_PAGING_X64)
+		return EXQ_INVALID;
+	img->paging_override = paging;
+	return EXQ_OK;
+}
+
+static void apply_overrides(exq_image *img)
+{
+	if (img->paging_override != EXQ_PAGING_UNKNOWN)
+		img->info.paging = img->paging_override;
+	if (img->have_dtb_override) {
+		img->info.dtb = img->dtb_override;
+		img->info.dtb_source = "override";
+		img->info.have |= EXQ_HAVE_DTB;
+	}
+}
+
+/* Run the probe loop over img->src. */
+static exq_status probe_formats(exq_image *img)
+{
+	size_t i;
+	for (i = 0; i < NFORMATS; i++) {
+		const struct exq__format *f = formats[i];
+		exq_status st;
+		if (img->forced_format && strcmp(img->forced_format, f->name))
+			continue;
+		img->fmt = f;
+		exq__err_clear(&img->err);
+		st = f->probe(img);
+		if (st == EXQ_OK) {
+			img->info.format = f->name;
+			return EXQ_OK;
+		}
+		if (f->close)
+			f->close(img);
+		img->fmt = NULL;
+		img->fmt_priv = NULL;
+		free(img->runs);
+		img->runs = NULL;
+		if (st != EXQ__NOPROBE)
+			return exq__err_ctx(&img->err, st, "%s", f->name);
+		if (img->forced_format)
+			return exq__err_set(&img->err, EXQ_UNSUPPORTED,
+					    "the image is not in format %s",
+					    f->name);
+	}
+	return exq__err_set(&img->err, EXQ_UNSUPPORTED,
+			    "not a known image format");
+}
+
+static exq_status open_source(exq_image *img, exq__source *src)
+{
+	exq_status st;
+	img->src = src;
+	if (exq__src_is_gzip(src)) {
+		img->src = NULL;
+		st = exq__src_gzip_open(&img->src, src, &img->err);
+		if (st != EXQ_OK)
+			return exq__err_ctx(&img->err, st, "gzip");
+		img->info.gzip = 1;
+	}
+	img->info.image_size = img->src->size;
+	st = probe_formats(img);
+	if (st != EXQ_OK)
+		return st;
+	apply_overrides(img);
+	img->open = 1;
+	return EXQ_OK;
+}
+
+exq_status exq_image_open_file(exq_image *img, const char *path)
+{
+	exq__source *src;
+	exq_status st;
+	if (!img || !path)
+		return EXQ_INVALID;
+	image_reset(img);
+	exq__err_clear(&img->err);
+	st = exq__src_file_open(&src, path, &img->err);
+	if (st == EXQ_OK)
+		st = open_source(img, src);
+	if (st != EXQ_OK)
+		image_reset(img);
+	return st;
+}
+
+exq_status exq_image_open_mem(exq_image *img, const void *buf, size_t len)
+{
+	exq__source *src;
+	exq_status st;
+	if (!img)
+		return EXQ_INVALID;
+	image_reset(img);
+	exq__err_clear(&img->err);
+	st = exq__src_mem_open(&src, buf, len, &img->err);
+	if (st == EXQ_OK)
+		st = open_source(img, src);
+	if (st != EXQ_OK)
+		image_reset(img);
+	return st;
+}
+
+const exq_image_info *exq_image_get_info(const exq_image *img)
+{
+	return img && img->open ? &img->info : NULL;
+}
+
+size_t exq_image_warning_count(const exq_image *img)
+{
+	return img ? img->nwarnings : 0;
+}
+
+const char *exq_image_warning(const exq_image *img, size_t i)
+{
+	return img && i < img->nwarnings ? img->warnings[i] : NULL;
+}
+
+void exq__warn(exq_image *img, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	if (img->nwarnings >= EXQ__MAX_WARNINGS) {
+		img->warnings_dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	img->warnings[img->nwarnings] = strdup(buf);
+	if (img->warnings[img->nwarnings])
+		img->nwarnings++;
+}
+
+static int run_cmp(const void *a, const void *b)
+{
+	const exq_run *x = a, *y = b;
+	if (x->base_page != y->base_page)
+		return x->base_page < y->base_page ? -1 : 1;
+	return 0;
+}
+
+exq_status exq__image_set_runs(exq_image *img, const exq_run *runs, size_t n)
+{
+	size_t i;
+	uint64_t total = 0;
+	exq_run *copy = NULL;
+	if (n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy)
+			return exq__err_set(&img->err, EXQ_NOMEM,
+					    "out of memory for %zu runs", n);
+		memcpy(copy, runs, n * sizeof(*copy));
+		qsort(copy, n, sizeof(*copy), run_cmp);
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t end;
+		if (exq__add_ovf(copy[i].base_page, copy[i].page_count, &end) ||
+		    end > (1ull << 52)) {
+			free(copy);
+			return exq__err_set(&img->err, EXQ_CORRUPT,
+					    "run at page 0x%llx with 0x%llx pages "
+					    "goes past the 52-bit physical "
+					    "address space",
+					    (unsigned long long)runs[i].base_page,
+					    (unsigned long long)runs[i].page_count);
+		}
+		if (i + 1 < n && end > copy[i + 1].base_page) {
+			exq_status st = exq__err_set(
+				&img->err, EXQ_CORRUPT,
+				"runs overlap: pages 0x%llx+0x%llx and "
+				"0x%llx+0x%llx",
+				(unsigned long long)copy[i].base_page,
+				(unsigned long long)copy[i].page_count,
+				(unsigned long long)copy[i + 1].base_page,
+				(unsigned long long)copy[i + 1].page_count);
+			free(copy);
+			return st;
+		}
+		total += copy[i].page_count;
+	}
+	free(img->runs);
+	img->runs = copy;
+	img->info.runs = copy;
+	img->info.nruns = n;
+	img->info.pages_present = total;
+	img->info.have |= EXQ_HAVE_RUNS;
+	return EXQ_OK;
+}
+
+exq_status exq__read_page(exq_image *img, uint64_t pfn, void *page)
+{
+	struct exq__pcache_slot *slot;
+	exq_status st;
+	if (!img->pcache) {
+		img->pcache = calloc(EXQ__PCACHE_SLOTS, sizeof(*img->pcache));
+		if (!img->pcache)
+			return img->fmt->read_page(img, pfn, page);
+	}
+	slot = &img->pcache[pfn % EXQ__PCACHE_SLOTS];
+	if (slot->valid && slot->pfn == pfn) {
+		memcpy(page, slot->data, EXQ__PAGE_SIZE);
+		return EXQ_OK;
+	}
+	st = img->fmt->read_page(img, pfn, slot->data);
+	if (st != EXQ_OK) {
+		slot->valid = 0;
+		return st;
+	}
+	slot->valid = 1;
+	slot->pfn = pfn;
+	memcpy(page, slot->data, EXQ__PAGE_SIZE);
+	return EXQ_OK;
+}
+
+exq_status exq_read_phys(exq_image *img, uint64_t pa, void *buf, size_t len,
+			 size_t *done)
+{
+	uint8_t page[EXQ__PAGE_SIZE];
+	uint8_t *out = buf;
+	size_t got = 0;
+	exq_status st = EXQ_OK;
+	if (done)
+		*done = 0;
+	if (!img || !img->open || (!buf && len))
+		return img ? exq__err_set(&img->err, EXQ_INVALID,
+					  "image not open or NULL buffer")
+			   : EXQ_INVALID;
+	while (got < len) {
+		uint64_t cur = pa + got;
+		size_t in = (size_t)(cur & (EXQ__PAGE_SIZE - 1));
+		size_t n = EXQ__PAGE_SIZE - in;
+		if (cur < pa) {
+			st = exq__err_set(&img->err, EXQ_INVALID,
+					  "physical read wraps around 2^64");
+			break;
+		}
+		if (n > len - got)
+			n = len - got;
+		st = exq__read_page(img, cur >> EXQ__PAGE_SHIFT, page);
+		if (st != EXQ_OK) {
+			if (st == EXQ_NODATA)
+				exq__err_set(&img->err, st,
+					     "physical page 0x%llx (PA 0x%llx) "
+					     "is not in this %s image",
+					     (unsigned long long)(cur >>
+								  EXQ__PAGE_SHIFT),
+					     (unsigned long long)cur,
+					     img->info.format);
+			break;
+		}
+		memcpy(out + got, page + in, n);
+		got += n;
+	}
+	if (done)
+		*done = got;
+	return st;
+}
+
+const char *exq_machine_name(exq_machine m)
+{
+	switch (m) {
+	case EXQ_MACHINE_X86: return "x86";
+	case EXQ_MACHINE_X64: return "x64";
+	case EXQ_MACHINE_ARM64: return "arm64";
+	default: return NULL;
+	}
+}
+
+const char *exq_paging_name(exq_paging p)
+{
+	switch (p) {
+	case EXQ_PAGING_X86: return "x86";
+	case EXQ_PAGING_PAE: return "pae";
+	case EXQ_PAGING_X64: return "x64";
+	default: return NULL;
+	}
+}
+
+size_t exq__utf16le_to_utf8(const uint8_t *in, size_t in_units, char *out,
+			    size_t out_size)
+{
+	size_t i = 0, o = 0;
+	if (!out_size)
+		return 0;
+	while (i < in_units) {
+		uint32_t cp = exq__le16(in + 2 * i++);
+		char tmp[4];
+		size_t n, k;
+		if (cp >= 0xD800 && cp <= 0xDBFF && i < in_units) {
+			uint32_t lo = exq__le16(in + 2 * i);
+			if (lo >= 0xDC00 && lo <= 0xDFFF) {
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				i++;
+			} else {
+				cp = 0xFFFD;
+			}
+		} else if (cp >= 0xD800 && cp <= 0xDFFF) {
+			cp = 0xFFFD; /* lone surrogate */
+		}
+		if (cp == 0)
+			break;
+		if (cp < 0x80) {
+			tmp[0] = (char)cp;
+			n = 1;
+		} else if (cp < 0x800) {
+			tmp[0] = (char)(0xC0 | (cp >> 6));
+			tmp[1] = (char)(0x80 | (cp & 0x3F));
+			n = 2;
+		} else if (cp < 0x10000) {
+			tmp[0] = (char)(0xE0 | (cp >> 12));
+			tmp[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			tmp[2] = (char)(0x80 | (cp & 0x3F));
+			n = 3;
+		} else {
+			tmp[0] = (char)(0xF0 | (cp >> 18));
+			tmp[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+			tmp[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			tmp[3] = (char)(0x80 | (cp & 0x3F));
+			n = 4;
+		}
+		if (o + n >= out_size)
+			break;
+		for (k = 0; k < n; k++)
+			out[o++] = tmp[k];
+	}
+	out[o] = '\0';
+	return o;
+}

@@ -1,0 +1,40 @@
+/* Test helpers shared by the unit tests: in-memory Windows dump builders.
+ * Independent of the library's parsers: offsets come from DESIGN §4. */
+#ifndef EXQ_TLIB_H
+#define EXQ_TLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exq.h"
+
+/* Page content that encodes its PFN: any misplaced page is caught. */
+void t_fill_page(uint64_t pfn, uint8_t *page);
+
+struct t_hdr {
+	int wide;       /* PAGEDU64 */
+	int pae;        /* 32-bit PaeEnabled */
+	uint32_t build; /* MinorVersion */
+	uint64_t dtb, kdbg, modlist, proclist, pfndb;
+	uint32_t cpus, bugcheck;
+	uint64_t params[4];
+	uint64_t systime;
+};
+
+/* A full dump (DumpType 1) holding the given runs; *len gets the size. */
+uint8_t *t_make_full(const struct t_hdr *h, const exq_run *runs, size_t n,
+		     size_t *len);
+/* A bitmap dump (DumpType 5/6, or 2 = 32-bit summary) holding the pages
+ * set in the PFN list; bitmap_bits is BitmapSize. */
+uint8_t *t_make_bitmap(const struct t_hdr *h, uint32_t dump_type,
+		       const uint64_t *pfns, size_t n, uint64_t bitmap_bits,
+		       size_t *len);
+/* Header field offsets, for tests that damage them. */
+size_t t_off_dumptype(int wide);
+size_t t_off_pmb(int wide);
+void t_put32(uint8_t *p, uint32_t v);
+void t_put64(uint8_t *p, uint64_t v);
+/* gzip (one member) of a buffer. */
+uint8_t *t_gzip(const uint8_t *in, size_t len, size_t *out_len);
+
+#endif
