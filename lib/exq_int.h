@@ -203,4 +203,138 @@ static inline int exq__mul_ovf(uint64_t a, uint64_t b, uint64_t *r)
 size_t exq__utf16le_to_utf8(const uint8_t *in, size_t in_units, char *out,
 			    size_t out_size);
 
+/* ============================================ PE images and layout profiles
+ * (pe.c, profile.c — DESIGN §6, §7). Kept in one block. */
+
+/* Reads len bytes of virtual memory at va. Returns EXQ_OK, or EXQ_NODATA /
+ * EXQ_NOTPRESENT when a page is not in the dump / not mapped (passed
+ * through by the PE parser, with context), or another error. */
+typedef exq_status (*exq__vread_fn)(void *ctx, uint64_t va, void *buf,
+				    size_t len);
+
+#define EXQ__PE_MAX_SECTIONS 96
+#define EXQ__PE_MAX_EXPORTS 65536u /* NumberOfFunctions / NumberOfNames cap */
+#define EXQ__PE_NAME_MAX 256       /* bytes, without the NUL */
+#define EXQ__PE_MAX_IMAGE 0x40000000u /* SizeOfImage cap (1 GiB) */
+
+/* IMAGE_SECTION_HEADER.Characteristics bits used here. */
+#define EXQ__SCN_CNT_CODE 0x00000020u
+#define EXQ__SCN_MEM_EXECUTE 0x20000000u
+#define EXQ__SCN_MEM_WRITE 0x80000000u
+
+typedef struct exq__pe_section {
+	char name[9]; /* NUL-terminated; non-printable bytes become '?' */
+	uint32_t rva, vsize, raw_size, characteristics;
+} exq__pe_section;
+
+/* A PE image parsed from virtual memory. Headers, sections, the export
+ * directory header and the DLL name are read by exq__pe_open; the export
+ * tables are read in small pieces on each lookup (nothing large is
+ * copied). The CodeView record is optional: cv_status says why it is
+ * absent (NOTFOUND when the image has none; NODATA etc. when unreadable,
+ * message in cv_err). err holds the message of the last failed lookup. */
+typedef struct exq__pe {
+	uint64_t base;
+	uint32_t size_of_image, size_of_headers;
+	uint16_t machine_raw; /* IMAGE_FILE_HEADER.Machine */
+	exq_machine machine;
+	int pe32plus;        /* 0: PE32 (0x10B), 1: PE32+ (0x20B) */
+	uint32_t timestamp;  /* IMAGE_FILE_HEADER.TimeDateStamp */
+	uint64_t image_base; /* OptionalHeader.ImageBase (preferred) */
+	size_t nsections;
+	exq__pe_section sections[EXQ__PE_MAX_SECTIONS];
+	/* Export directory; has_exports 0 when the image has none. */
+	int has_exports;
+	uint32_t export_rva, export_size;
+	char dll_name[EXQ__PE_NAME_MAX + 1];
+	uint32_t ordinal_base, nfunctions, nnames;
+	uint32_t functions_rva, names_rva, ordinals_rva;
+	int names_sorted; /* -1 not yet known, 0 no, 1 yes (first lookup) */
+	/* CodeView RSDS record. */
+	exq_status cv_status;
+	exq__err cv_err;
+	char pdb_name[EXQ__PE_NAME_MAX + 1];
+	char pdb_guid[37]; /* "1B2C3D4E-...", upper case */
+	uint32_t pdb_age;
+	/* Private. */
+	exq__vread_fn rd;
+	void *ctx;
+	char sym[EXQ__PE_NAME_MAX + 1]; /* exq__pe_export_containing's name */
+	exq__err err;
+} exq__pe;
+
+/* Parse the image at base. EXQ_NOTFOUND when there is no MZ / PE
+ * signature (not an image), EXQ_CORRUPT when a header field lies (the
+ * message names it), NODATA / NOTPRESENT with context when a header page
+ * is missing. *out is written only on success. */
+exq_status exq__pe_open(exq__pe **out, exq__vread_fn rd, void *ctx,
+			uint64_t base, exq__err *err);
+void exq__pe_free(exq__pe *pe); /* accepts NULL */
+/* Export by name: *va = base + function RVA; *forwarded = 1 when the RVA
+ * lies inside the export directory (then *va is the forwarder string,
+ * not code). Binary search when the name table is sorted, linear
+ * otherwise. EXQ_NOTFOUND, or an error with the message in pe->err. */
+exq_status exq__pe_export(exq__pe *pe, const char *name, uint64_t *va,
+			  int *forwarded);
+/* The named export whose code contains va, exactly: va lies in
+ * [export RVA, next higher export RVA) and both bounds lie in the same
+ * executable section (so the last export of a section, whose end is
+ * unknown, never matches). *name points into pe, valid until the next
+ * call; *off = va - export. EXQ_NOTFOUND otherwise (never a guess). */
+exq_status exq__pe_export_containing(exq__pe *pe, uint64_t va,
+				     const char **name, uint64_t *off);
+/* True when va lies in a section with IMAGE_SCN_MEM_WRITE. */
+int exq__pe_in_writable_section(const exq__pe *pe, uint64_t va);
+
+/* Layout profile of one build family (x86; PAE and non-PAE identical).
+ * Offsets in bytes from the start of the structure; 0 in an optional
+ * field means "absent in this build" where noted. */
+typedef struct exq__profile {
+	const char *name; /* "win7-x86" */
+	const char *os;   /* "Windows 7" */
+	uint32_t build_min, build_max;
+	int sp_min, sp_max; /* service packs the row covers */
+	struct { uint16_t type, size, signal_state, wait_list_head; } dispatcher;
+	struct {
+		uint16_t size, entry_list_head, current_count, maximum_count,
+			thread_list_head;
+		uint8_t type, dispatcher_size; /* 4 QueueObject, 0x0A ULONGs */
+	} kqueue;
+	struct {
+		uint16_t size, worker_queue, dynamic_thread_count,
+			work_items_processed, work_items_processed_last_pass,
+			queue_depth_last_pass, info;
+		uint16_t count; /* queues in ExWorkerQueue: 3 */
+	} ex_work_queue;
+	struct { uint16_t size, list, worker_routine, parameter; } work_queue_item;
+	struct {
+		uint16_t work_item, routine, io_object, context;
+		uint16_t type; /* 0: no Type field (XP, 2003) */
+	} io_workitem;
+	struct { uint16_t type, driver_object; uint8_t type_value; } device_object;
+	struct { uint16_t type, driver_name; uint8_t type_value; } driver_object;
+	struct {
+		uint16_t queue, queue_list_entry, state, teb, win32thread;
+		uint8_t type_value, state_waiting; /* 6 ThreadObject, 5 */
+	} kthread;
+	struct { uint16_t cid, start_address; } ethread;
+} exq__profile;
+
+/* The profile for an OS build (low 16 bits of NtBuildNumber). sp_hint is
+ * the service pack when known (dump header), else -1. EXQ_UNSUPPORTED
+ * (message naming the build) for Windows 8+ and unknown builds;
+ * EXQ_NOTFOUND when the build is ambiguous without sp_hint (3790: use
+ * exq__profile_candidates and validate). *out written only on success. */
+exq_status exq__profile_for_build(uint32_t build, int sp_hint,
+				  const exq__profile **out, exq__err *err);
+/* Every profile matching build (any service pack), up to max; returns
+ * how many match (may exceed max; 0 for none). */
+size_t exq__profile_candidates(uint32_t build, const exq__profile **out,
+			       size_t max);
+/* "Windows 7", "Windows 8.1", "Windows 10/11"...: the OS family of any
+ * build exq recognises, with or without a profile; NULL when unknown. */
+const char *exq__build_os_name(uint32_t build);
+
+/* ======================================= end of PE images and profiles */
+
 #endif /* EXQ_INT_H */
