@@ -256,8 +256,8 @@ static void info_text(const exq_image *img, const char *path)
 		printf("%-22s pc 0x%" PRIx64 " sp 0x%" PRIx64 " (%s)\n", "context:",
 		       in->context_pc, in->context_sp, in->context_source);
 	}
-	snprintf(b, sizeof(b), "%" PRIu64 " (%" PRIu64 " MiB) in %zu run%s",
-		 in->pages_present, in->pages_present >> 8, in->nruns,
+	snprintf(b, sizeof(b), "%" PRIu64 " (%.1f MiB) in %zu run%s",
+		 in->pages_present, (double)in->pages_present / 256.0, in->nruns,
 		 in->nruns == 1 ? "" : "s");
 	line("pages present:", b);
 	for (i = 0; i < in->nruns && i < 32; i++)

@@ -206,6 +206,144 @@ EXQ_API const exq_image_info *exq_image_get_info(const exq_image *img);
 EXQ_API exq_status exq_read_phys(exq_image *img, uint64_t pa, void *buf,
 				 size_t len, size_t *done);
 
+/* ------------------------------------------------------ virtual addresses
+ * (xlat.c, dtb.c — DESIGN §5) */
+
+typedef struct exq_vspace exq_vspace;
+
+/* Flags of one page-table entry (exq_xlat_level.flags) and of a whole
+ * translation (exq_xlat.flags). */
+#define EXQ_XF_PRESENT (1u << 0)      /* valid bit */
+#define EXQ_XF_WRITE (1u << 1)        /* R/W (whole walk: every level) */
+#define EXQ_XF_USER (1u << 2)         /* U/S (whole walk: every level) */
+#define EXQ_XF_WRITETHROUGH (1u << 3) /* PWT */
+#define EXQ_XF_CACHEDISABLE (1u << 4) /* PCD */
+#define EXQ_XF_ACCESSED (1u << 5)
+#define EXQ_XF_DIRTY (1u << 6)
+#define EXQ_XF_LARGE (1u << 7)  /* PS: a 4 MiB / 2 MiB / 1 GiB page */
+#define EXQ_XF_GLOBAL (1u << 8)
+#define EXQ_XF_TRANSITION (1u << 9) /* Windows transition PTE: valid bit
+				       clear, bit 11 set, bit 10 clear; the
+				       page is still in RAM */
+#define EXQ_XF_PROTOTYPE (1u << 10) /* not valid, bit 10 set (Windows
+				       prototype PTE: not translated) */
+#define EXQ_XF_NX (1u << 11)        /* no-execute (whole walk: any level) */
+
+#define EXQ_XLAT_MAX_LEVELS 4
+
+/* One entry read during a walk. */
+typedef struct exq_xlat_level {
+	const char *name;  /* "PML4E", "PDPTE", "PDE", "PTE" */
+	uint32_t index;    /* index of the entry in its table */
+	uint64_t entry_pa; /* physical address of the entry */
+	uint64_t entry;    /* its value (4-byte entries zero-extended) */
+	uint32_t flags;    /* EXQ_XF_* decoded from this entry */
+} exq_xlat_level;
+
+/* A translation, top level first. */
+typedef struct exq_xlat {
+	uint64_t va;
+	exq_paging paging;
+	uint32_t nlevels; /* entries read; on failure the last one is the
+			     entry that stopped the walk */
+	exq_xlat_level levels[EXQ_XLAT_MAX_LEVELS];
+	uint64_t pa;        /* on EXQ_OK: the physical address of va */
+	uint64_t page_size; /* on EXQ_OK: 0x1000, 0x200000, 0x400000 or
+			       0x40000000 */
+	uint32_t flags;     /* on EXQ_OK: EXQ_XF_PRESENT (or _TRANSITION),
+			       _LARGE, _NX, _WRITE, _USER, _GLOBAL,
+			       _ACCESSED, _DIRTY of the mapping */
+} exq_xlat;
+
+/* Open the kernel address space of an open image: the paging mode and
+ * DTB the image reports (a --dtb/--paging override, the dump header),
+ * else a DTB scan (exq_dtb_scan; its winner is recorded on the image as
+ * dtb_source "scan"). A DTB with an unknown paging mode is tried in each
+ * mode the machine allows and kept in the one that maps kernel space.
+ * EXQ_NOTFOUND (with a message) when no DTB is known or found. The image
+ * must outlive the vspace. */
+EXQ_API exq_status exq_vspace_open(exq_vspace **out, exq_image *img);
+/* An address space with an explicit paging mode and DTB (a process's
+ * DirectoryTableBase, a test); dtb_source "caller". Reads nothing. */
+EXQ_API exq_status exq_vspace_new(exq_vspace **out, exq_image *img,
+				  exq_paging paging, uint64_t dtb);
+/* Frees; accepts NULL. */
+EXQ_API void exq_vspace_free(exq_vspace *vs);
+
+EXQ_API exq_paging exq_vspace_paging(const exq_vspace *vs);
+/* The DTB as used: PAE 32-byte aligned, others page aligned. */
+EXQ_API uint64_t exq_vspace_dtb(const exq_vspace *vs);
+/* "override", "header", "qemu-note", "scan" or "caller". */
+EXQ_API const char *exq_vspace_dtb_source(const exq_vspace *vs);
+EXQ_API exq_image *exq_vspace_image(const exq_vspace *vs);
+
+/* Translate one virtual address by walking the page tables (no TLB).
+ * EXQ_OK: out->pa etc. are set. EXQ_NOTPRESENT: an entry is not present;
+ * EXQ_NODATA: a page-table page is not in the image; EXQ_INVALID: the VA
+ * is outside the mode's address space (above 4 GiB for x86/PAE,
+ * non-canonical for x64). Exception to the output rule: on NOTPRESENT
+ * and NODATA *out is still written, with the levels read so far, so that
+ * callers can show where the walk stopped. The message on the image names
+ * the level and entry ("PDE[0x1f2] = 0x0 not present"). */
+EXQ_API exq_status exq_vtop(exq_vspace *vs, uint64_t va, exq_xlat *out);
+
+/* Read virtual memory through a small software TLB. Reads may cross pages
+ * that map to non-adjacent physical pages. On EXQ_OK all len bytes were
+ * read; otherwise *done (if non-NULL) holds the number of leading bytes
+ * read, and the status and the image's message say why the rest was not
+ * (NOTPRESENT, NODATA, INVALID). Transition pages are read. */
+EXQ_API exq_status exq_read_virt(exq_vspace *vs, uint64_t va, void *buf,
+				 size_t len, size_t *done);
+
+/* Evidence bits of a DTB candidate. */
+#define EXQ_DTB_EV_SELFMAP (1u << 0)     /* the root table (PAE: PD 3) maps
+					    itself */
+#define EXQ_DTB_EV_BOOT_LAYOUT (1u << 1) /* PAE: PDPT at PD3 - 0x4000 naming
+					    PD3 - 0x3000 ... PD3 */
+#define EXQ_DTB_EV_BOOT_CR3 (1u << 2)    /* a known boot CR3 (DESIGN §5) */
+#define EXQ_DTB_EV_SELFMAP_VA (1u << 3)  /* the self-map VA region
+					    translates to the tables */
+#define EXQ_DTB_EV_KERNEL (1u << 4)      /* kernel space maps into the
+					    image */
+
+/* One DTB candidate found by the scan, with the evidence for it. */
+typedef struct exq_dtb_candidate {
+	uint64_t dtb;
+	exq_paging paging;
+	uint32_t evidence; /* EXQ_DTB_EV_* */
+	int64_t score;     /* higher is better; compared among accepted */
+	int accepted;      /* passed every test */
+	int chosen;        /* the winner (at most one, listed first) */
+	/* Kernel-half entries one level below the root (x86/PAE: PDEs of
+	 * 0x80000000-0xFFFFFFFF without the self-map; x64: PML4Es and the
+	 * PDPTEs under them), present and pointing inside / outside the
+	 * image. */
+	uint32_t kernel_inside, kernel_outside;
+	/* Page tables sampled under them: present PTEs inside / outside. */
+	uint32_t ptes_inside, ptes_outside;
+	char reason[200]; /* why rejected, or a summary when accepted */
+} exq_dtb_candidate;
+
+/* Progress of a long operation: done out of total units (pages). */
+typedef void (*exq_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+/* Scan the image for page directories (DESIGN §5): PAE self-map (8-byte
+ * entry 3 naming its own page) with the PDPT that names it, known boot
+ * CR3s, non-PAE self-map (entry 0x300), x64 self-referencing PML4 entry
+ * in the kernel half. Each candidate is tested (kernel space must map
+ * into the image; the self-map VA must translate to the tables) and
+ * scored; the best accepted one is chosen. One sequential pass over the
+ * pages present, then a bounded number of reads per candidate. The paging
+ * override and the machine type restrict the modes tried. On EXQ_OK *out
+ * (free with exq_dtb_candidates_free) holds *n candidates, the chosen one
+ * first (if any; check .chosen), then the others by score. When the image
+ * has no DTB, the winner is recorded on it (dtb_source "scan"). */
+EXQ_API exq_status exq_dtb_scan(exq_image *img, exq_progress_fn progress,
+				void *arg, exq_dtb_candidate **out, size_t *n);
+EXQ_API void exq_dtb_candidates_free(exq_dtb_candidate *c);
+
+/* ------------------------------------------------- end virtual addresses */
+
 #ifdef __cplusplus
 }
 #endif

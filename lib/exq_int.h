@@ -189,6 +189,37 @@ exq_status exq__image_set_runs(exq_image *img, const exq_run *runs,
 /* Read one whole page through the page cache. */
 exq_status exq__read_page(exq_image *img, uint64_t pfn, void *page);
 
+/* ------------------------------------ virtual addresses (xlat.c, dtb.c) */
+
+/* Page-table pages last read at each level of a walk, in front of the
+ * image's page cache (a walk touches the same few tables over and over;
+ * this saves the page copy). Owned by a vspace; NULL = read every time. */
+struct exq__ptcache {
+	uint64_t pfn[EXQ_XLAT_MAX_LEVELS];
+	int valid[EXQ_XLAT_MAX_LEVELS];
+	uint8_t data[EXQ_XLAT_MAX_LEVELS][EXQ__PAGE_SIZE];
+};
+
+/* The DTB as the walker uses it (PAE: 32-byte aligned below 4 GiB; x86:
+ * page aligned below 4 GiB; x64: bits 12..51, PCID bits dropped). */
+uint64_t exq__dtb_mask(exq_paging paging, uint64_t dtb);
+
+/* One page-table walk (xlat.c), without TLB. Writes *out (levels read so
+ * far also on NOTPRESENT / NODATA) and a message on img->err on failure. */
+exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
+		     uint64_t va, exq_xlat *out, struct exq__ptcache *ptc);
+
+/* True when page frame pfn is one the image holds (dtb.c; binary search
+ * of the runs). */
+int exq__pfn_in_image(const exq_image *img, uint64_t pfn);
+
+/* Test (dtb, paging) as a kernel DTB: fills c (counts, evidence bits it
+ * can check by itself, score, accepted, reason). Reads a bounded number
+ * of pages through the page cache. Returns an error only for NOMEM / IO;
+ * a failed test is c->accepted == 0 with the reason. */
+exq_status exq__dtb_evaluate(exq_image *img, exq_paging paging, uint64_t dtb,
+			     exq_dtb_candidate *c);
+
 /* Checked arithmetic. */
 static inline int exq__add_ovf(uint64_t a, uint64_t b, uint64_t *r)
 {
@@ -249,7 +280,8 @@ typedef struct exq__pe {
 	char dll_name[EXQ__PE_NAME_MAX + 1];
 	uint32_t ordinal_base, nfunctions, nnames;
 	uint32_t functions_rva, names_rva, ordinals_rva;
-	int names_sorted; /* -1 not yet known, 0 no, 1 yes (first lookup) */
+	int names_sorted; /* -1 until the first lookup checks; 1 sorted, 0 not
+			  * (or a name was unreadable): linear search */
 	/* CodeView RSDS record. */
 	exq_status cv_status;
 	exq__err cv_err;
@@ -278,9 +310,10 @@ exq_status exq__pe_export(exq__pe *pe, const char *name, uint64_t *va,
 			  int *forwarded);
 /* The named export whose code contains va, exactly: va lies in
  * [export RVA, next higher export RVA) and both bounds lie in the same
- * executable section (so the last export of a section, whose end is
- * unknown, never matches). *name points into pe, valid until the next
- * call; *off = va - export. EXQ_NOTFOUND otherwise (never a guess). */
+ * executable section (so past the last export of a section, whose end is
+ * unknown, nothing matches; va == an export always does). *name points
+ * into pe, valid until the next call; *off = va - export. EXQ_NOTFOUND
+ * otherwise (never a guess); errors leave their message in pe->err. */
 exq_status exq__pe_export_containing(exq__pe *pe, uint64_t va,
 				     const char **name, uint64_t *off);
 /* True when va lies in a section with IMAGE_SCN_MEM_WRITE. */

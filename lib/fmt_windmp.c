@@ -303,9 +303,15 @@ static exq_status parse_full(exq_image *img, struct dmp *d, const uint8_t *h)
 
 /* ---------------------------------------------------- bitmap dumps */
 
+/* The field names differ between the summary header (HeaderSize, Pages)
+ * and the bitmap header (FirstPage, Pages); messages name them. */
+struct bm_fields {
+	const char *hdr, *first, *pages;
+};
+
 static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 			      uint64_t bits, uint64_t first_off,
-			      uint64_t claimed)
+			      uint64_t claimed, const struct bm_fields *f)
 {
 	uint64_t bytes = (bits + 7) / 8, end, set = 0, avail, nblocks, b;
 	size_t nr = 0, cap = 0;
@@ -332,9 +338,13 @@ static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 				    (unsigned long long)MAX_BITMAP_BYTES * 8);
 	if (first_off < end || first_off > img->src->size)
 		return exq__err_set(&img->err, EXQ_CORRUPT,
-				    "first page offset 0x%llx lies inside the "
-				    "bitmap header or past the end of the file",
-				    (unsigned long long)first_off);
+				    "%s.%s 0x%llx (file offset of the first "
+				    "page) lies inside the bitmap (which ends at "
+				    "0x%llx) or past the end of the file (0x%llx)",
+				    f->hdr, f->first,
+				    (unsigned long long)first_off,
+				    (unsigned long long)end,
+				    (unsigned long long)img->src->size);
 	d->bitmap = calloc(1, (size_t)bytes + 8);
 	nblocks = (bits + 4095) / 4096;
 	d->rank = calloc((size_t)nblocks + 1, sizeof(uint64_t));
@@ -354,6 +364,10 @@ static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 	for (b = 0; b < bits; b++) {
 		if ((b & 4095) == 0)
 			d->rank[b / 4096] = set;
+		if ((b & 7) == 0 && d->bitmap[b >> 3] == 0) {
+			b += 7; /* a byte with no pages: skip it whole */
+			continue;
+		}
 		if (!(d->bitmap[b >> 3] & (1u << (b & 7))))
 			continue;
 		if (++set > avail) {
@@ -389,9 +403,10 @@ static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 	d->rank[nblocks] = set;
 	if (claimed != set)
 		exq__warn(img,
-			  "the dump header claims 0x%llx pages but the bitmap "
-			  "marks 0x%llx; using the bitmap",
-			  (unsigned long long)claimed, (unsigned long long)set);
+			  "%s.%s 0x%llx disagrees with the 0x%llx pages the "
+			  "bitmap marks; using the bitmap",
+			  f->hdr, f->pages, (unsigned long long)claimed,
+			  (unsigned long long)set);
 	if (set == 0) {
 		free(runs);
 		return exq__err_set(&img->err, EXQ_CORRUPT,
@@ -416,8 +431,10 @@ static exq_status parse_summary(exq_image *img, struct dmp *d)
 				    "kernel summary dump without the SDMP/DUMP "
 				    "signature at 0x%llx",
 				    (unsigned long long)at);
+	static const struct bm_fields f = {"SUMMARY_DUMP", "HeaderSize",
+					   "Pages"};
 	return bitmap_load(img, d, at + 0x20, exq__le32(s + 0x10),
-			   exq__le32(s + 0x0C), exq__le32(s + 0x14));
+			   exq__le32(s + 0x0C), exq__le32(s + 0x14), &f);
 }
 
 static exq_status parse_bitmap(exq_image *img, struct dmp *d)
@@ -435,8 +452,10 @@ static exq_status parse_bitmap(exq_image *img, struct dmp *d)
 				    "bitmap dump without the SDMP/FDMP + DUMP "
 				    "signature at 0x%llx",
 				    (unsigned long long)at);
+	static const struct bm_fields f = {"BMP_DUMP_HEADER", "FirstPage",
+					   "Pages"};
 	return bitmap_load(img, d, at + 0x38, exq__le64(s + 0x30),
-			   exq__le64(s + 0x20), exq__le64(s + 0x28));
+			   exq__le64(s + 0x20), exq__le64(s + 0x28), &f);
 }
 
 /* -------------------------------------------------------- page reads */
