@@ -35,6 +35,14 @@ struct opts {
 	int have_dtb;
 	uint64_t dtb;
 	const char *paging;
+	int progress; /* --progress (also on when stderr is a TTY) */
+	int have_kernel_base, have_modules_list;
+	uint64_t kernel_base, modules_list;
+	int have_exworkerqueue;
+	uint64_t exworkerqueue;
+	const char *pattern; /* --pattern HEX */
+	uint32_t pattern_offset;
+	size_t max_items;
 };
 
 /* "0x…" lower-case hex, no padding. buf must hold 19 bytes. */
@@ -62,7 +70,37 @@ json_object *cli_warnings(const exq_image *img);
  * On failure prints the error and returns NULL with *code set. */
 exq_image *cli_open(const struct opts *o, const char *path, int *code);
 
+/* Kernel rendering (kernel.c). cli_open_kernel opens the address space
+ * and the kernel; on failure it reports and returns the exit code. */
+json_object *cli_kernel_obj(const exq_kernel *k);
+void cli_kernel_text(const exq_kernel *k);
+int cli_open_kernel(const struct opts *o, exq_image *img, exq_vspace **vs,
+		    exq_kernel **k);
+
 int cmd_info(const struct opts *o);
+int cmd_modules(const struct opts *o);
+int cmd_queues(const struct opts *o);
 int cmd_read(const struct opts *o);
+
+/* --- virtual addresses (cli/scan.c, cli/vtop.c) --- */
+int cmd_vtop(const struct opts *o);
+int cmd_scan(const struct opts *o);
+/* Number parsing as for --pa/--va (0x…, decimal, bare hex). */
+int cli_parse_u64(const char *s, uint64_t *v);
+/* Makes sure img has a DTB: when it names none, runs the scan (progress
+ * on stderr when asked or on a TTY). *cands / *n get the scan's list when
+ * one ran (free with exq_dtb_candidates_free), else NULL / 0. */
+exq_status cli_find_dtb(const struct opts *o, exq_image *img,
+			exq_dtb_candidate **cands, size_t *n);
+/* The kernel address space of img; with -v the rejected DTB candidates go
+ * to stderr. On failure prints the error and returns NULL, *code set
+ * (4 when no DTB is found). */
+exq_vspace *cli_vspace(const struct opts *o, exq_image *img, int *code);
+/* DTB candidates: JSON array / text lines. */
+json_object *cli_dtb_candidates_json(const exq_dtb_candidate *c, size_t n);
+void cli_dtb_candidates_text(FILE *f, const exq_dtb_candidate *c, size_t n);
+/* EXQ_XF_* flags as "P RW US …" (buf ≥ 96 bytes) and as a JSON array. */
+const char *cli_xflags(char *buf, size_t len, uint32_t flags);
+json_object *cli_xflags_json(uint32_t flags);
 
 #endif

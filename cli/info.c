@@ -281,9 +281,43 @@ static void info_text(const exq_image *img, const char *path)
 		printf("warning: %s\n", exq_image_warning(img, i));
 }
 
+/* The DTB for every format: scan a raw image that names none; find the
+ * paging mode of a DTB given without one. A failure becomes a warning
+ * (info still reports everything else); a scan that finds nothing leaves
+ * dtb null, with a note in text (-v lists the candidates). */
+static void resolve_dtb(const struct opts *o, exq_image *img,
+			exq_dtb_candidate **c, size_t *n, char *warn,
+			size_t wlen, char *note, size_t nlen)
+{
+	exq_status st = cli_find_dtb(o, img, c, n);
+	const exq_image_info *in = exq_image_get_info(img);
+	warn[0] = note[0] = '\0';
+	if (st != EXQ_OK) {
+		snprintf(warn, wlen, "DTB scan failed: %s (%s)",
+			 exq_image_error(img), exq_strerror(st));
+	} else if (*c && !(*n && (*c)[0].chosen)) {
+		snprintf(note, nlen, "no DTB: the scan found no page directory "
+				     "that maps kernel space (%zu candidate%s "
+				     "rejected%s)",
+			 *n, *n == 1 ? "" : "s",
+			 o->verbose ? "" : "; -v lists them");
+	} else if ((in->have & EXQ_HAVE_DTB) &&
+		   in->paging == EXQ_PAGING_UNKNOWN && !in->triage) {
+		exq_vspace *vs = NULL;
+		st = exq_vspace_open(&vs, img); /* records the paging mode */
+		if (st != EXQ_OK)
+			snprintf(warn, wlen, "%s (%s)", exq_image_error(img),
+				 exq_strerror(st));
+		exq_vspace_free(vs);
+	}
+}
+
 int cmd_info(const struct opts *o)
 {
 	exq_image *img;
+	exq_dtb_candidate *cands = NULL;
+	size_t ncands = 0;
+	char warn[1200], note[200];
 	int code = 0;
 	const char *path;
 	if (o->npos != 1)
@@ -293,13 +327,29 @@ int cmd_info(const struct opts *o)
 	img = cli_open(o, path, &code);
 	if (!img)
 		return code;
+	resolve_dtb(o, img, &cands, &ncands, warn, sizeof(warn), note,
+		    sizeof(note));
 	if (o->json) {
-		json_object *doc = info_json(img, path, o);
+		json_object *doc = info_json(img, path, o), *w;
+		if (warn[0] && json_object_object_get_ex(doc, "warnings", &w))
+			json_object_array_add(w, json_object_new_string(warn));
+		if (o->verbose && cands)
+			json_object_object_add(doc, "dtb_candidates",
+					       cli_dtb_candidates_json(cands, ncands));
 		cli_print_json(doc);
 		json_object_put(doc);
 	} else {
 		info_text(img, path);
+		if (o->verbose && cands) {
+			printf("DTB candidates (scan):\n");
+			cli_dtb_candidates_text(stdout, cands, ncands);
+		}
+		if (note[0])
+			printf("note: %s\n", note);
+		if (warn[0])
+			printf("warning: %s\n", warn);
 	}
+	exq_dtb_candidates_free(cands);
 	exq_image_free(img);
 	return EXIT_OK;
 }

@@ -16,14 +16,29 @@ static const char usage_text[] =
 	"  info                      what the image is: format, dump type, machine,\n"
 	"                            paging, DTB, build, CPUs, bugcheck, KDBG, runs\n"
 	"  read --pa ADDR LEN IMAGE  hex dump of physical memory (-o FILE: raw bytes)\n"
+	"  read --va ADDR LEN IMAGE  hex dump of kernel virtual memory\n"
+	"  vtop VA IMAGE             translation of VA: each level's entry and flags,\n"
+	"                            the PA, or why there is none\n"
+	"  scan IMAGE                DTB candidates with their evidence\n"
+	"  queues                    the system worker queues, like WinDbg's !exqueue\n"
+	"  modules                   loaded modules (PsLoadedModuleList; a triage\n"
+	"                            dump's stored driver list)\n"
 	"\n"
 	"options:\n"
 	"  --json            one JSON document on stdout (schema exq/1)\n"
 	"  --format NAME     force the image format (raw, windmp32, windmp64)\n"
 	"  --dtb ADDR        use this DTB (CR3)\n"
 	"  --paging MODE     x86, pae or x64\n"
+	"  --kernel-base VA  ntoskrnl's base\n"
+	"  --modules-list VA PsLoadedModuleList head\n"
+	"  --exworkerqueue VA         ExWorkerQueue (skip the pattern search)\n"
+	"  --pattern HEX --pattern-offset N\n"
+	"                    an extra pattern for ExQueueWorkItem ('57 81 C6 ?? ?? ?? ?\?'\n"
+	"                    with the imm32 at N)\n"
+	"  --max-items N     bound on each list walk (default 4096)\n"
 	"  -o FILE           (read) write raw bytes to FILE\n"
 	"  -v, -q            more / less on stderr\n"
+	"  --progress        show progress of long scans (default on a TTY)\n"
 	"  --version, --help\n"
 	"\n"
 	"exit codes: 0 ok, 1 incomplete (see errors), 2 usage, 3 cannot open the\n"
@@ -147,6 +162,11 @@ static int parse_u64(const char *s, uint64_t *v)
 	return errno || *end ? -1 : 0;
 }
 
+int cli_parse_u64(const char *s, uint64_t *v)
+{
+	return parse_u64(s, v);
+}
+
 exq_image *cli_open(const struct opts *o, const char *path, int *code)
 {
 	exq_image *img = exq_image_new();
@@ -234,6 +254,8 @@ static int parse_args(int argc, char **argv, struct opts *o, int *code)
 			o->verbose++;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			o->quiet = 1;
+		} else if (!strcmp(a, "--progress")) {
+			o->progress = 1;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(usage_text, stdout);
 			return *code = EXIT_OK, 1;
@@ -258,6 +280,31 @@ static int parse_args(int argc, char **argv, struct opts *o, int *code)
 			if (parse_u64(v, &o->dtb))
 				return *code = usage_error(o, "--dtb needs an address, got '%s'", v ? v : ""), -1;
 			o->have_dtb = 1;
+		} else if (take_value(argc, argv, &i, "--kernel-base", &v)) {
+			if (parse_u64(v, &o->kernel_base))
+				return *code = usage_error(o, "--kernel-base needs an address, got '%s'", v ? v : ""), -1;
+			o->have_kernel_base = 1;
+		} else if (take_value(argc, argv, &i, "--exworkerqueue", &v)) {
+			if (parse_u64(v, &o->exworkerqueue))
+				return *code = usage_error(o, "--exworkerqueue needs an address, got '%s'", v ? v : ""), -1;
+			o->have_exworkerqueue = 1;
+		} else if (take_value(argc, argv, &i, "--pattern", &v)) {
+			if (!(o->pattern = v))
+				return *code = usage_error(o, "--pattern needs hex bytes such as '57 81 C6 ?? ?? ?? ?\?'", NULL), -1;
+		} else if (take_value(argc, argv, &i, "--pattern-offset", &v)) {
+			uint64_t n;
+			if (parse_u64(v, &n) || n > 64)
+				return *code = usage_error(o, "--pattern-offset needs a number up to 64, got '%s'", v ? v : ""), -1;
+			o->pattern_offset = (uint32_t)n;
+		} else if (take_value(argc, argv, &i, "--max-items", &v)) {
+			uint64_t n;
+			if (!v || strspn(v, "0123456789") != strlen(v) || parse_u64(v, &n) || n < 1 || n > 1000000)
+				return *code = usage_error(o, "--max-items needs a number from 1 to 1000000, got '%s'", v ? v : ""), -1;
+			o->max_items = (size_t)n;
+		} else if (take_value(argc, argv, &i, "--modules-list", &v)) {
+			if (parse_u64(v, &o->modules_list))
+				return *code = usage_error(o, "--modules-list needs an address, got '%s'", v ? v : ""), -1;
+			o->have_modules_list = 1;
 		} else if (take_value(argc, argv, &i, "--paging", &v)) {
 			if (!v || (strcmp(v, "x86") && strcmp(v, "pae") && strcmp(v, "x64")))
 				return *code = usage_error(o, "--paging takes x86, pae or x64, got '%s'", v ? v : ""), -1;
@@ -284,6 +331,14 @@ int main(int argc, char **argv)
 		return cmd_info(&o);
 	if (!strcmp(o.command, "read"))
 		return cmd_read(&o);
+	if (!strcmp(o.command, "vtop"))
+		return cmd_vtop(&o);
+	if (!strcmp(o.command, "scan"))
+		return cmd_scan(&o);
+	if (!strcmp(o.command, "modules"))
+		return cmd_modules(&o);
+	if (!strcmp(o.command, "queues"))
+		return cmd_queues(&o);
 	if (!strcmp(o.command, "help")) {
 		fputs(usage_text, stdout);
 		return EXIT_OK;

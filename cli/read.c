@@ -1,5 +1,6 @@
-/* exq read --pa ADDR LEN IMAGE: physical memory as a hex dump, or raw
- * bytes with -o FILE. Reads in chunks, so LEN is not bounded by memory. */
+/* exq read (--pa|--va) ADDR LEN IMAGE: physical or kernel virtual memory
+ * as a hex dump, or raw bytes with -o FILE. Reads in chunks, so LEN is not
+ * bounded by memory. */
 #include "cli.h"
 
 #include <errno.h>
@@ -43,31 +44,39 @@ static int parse_len(const char *s, uint64_t *v)
 int cmd_read(const struct opts *o)
 {
 	uint8_t *buf;
-	uint64_t len, off = 0;
+	uint64_t len, off = 0, addr = o->have_va ? o->va : o->pa;
 	exq_image *img;
+	exq_vspace *vs = NULL;
 	FILE *out = NULL;
 	exq_status st = EXQ_OK;
 	int code = 0;
 	const char *path;
 
-	if (o->have_va)
+	if (o->have_va && o->have_pa)
 		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
-				"--va needs address translation, which this "
-				"build does not have yet; use --pa");
-	if (!o->have_pa || o->npos != 2)
+				"--va and --pa exclude each other");
+	if ((!o->have_pa && !o->have_va) || o->npos != 2)
 		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
-				"usage: exq read --pa ADDR LEN [-o FILE] IMAGE");
+				"usage: exq read (--pa|--va) ADDR LEN [-o FILE] "
+				"IMAGE");
 	if (parse_len(o->pos[0], &len))
 		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
 				"LEN must be a number from 1 to 2^40, got '%s'",
 				o->pos[0]);
-	if (o->pa + len < o->pa)
+	if (addr + len < addr)
 		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
 				"ADDR + LEN wraps around 2^64");
 	path = o->pos[1];
 	img = cli_open(o, path, &code);
 	if (!img)
 		return code;
+	if (o->have_va) {
+		vs = cli_vspace(o, img, &code);
+		if (!vs) {
+			exq_image_free(img);
+			return code;
+		}
+	}
 	buf = malloc(CHUNK);
 	if (o->out_file && buf) {
 		out = fopen(o->out_file, "wb");
@@ -84,11 +93,12 @@ int cmd_read(const struct opts *o)
 	}
 	while (off < len) {
 		size_t n = len - off > CHUNK ? CHUNK : (size_t)(len - off), got = 0;
-		st = exq_read_phys(img, o->pa + off, buf, n, &got);
+		st = vs ? exq_read_virt(vs, addr + off, buf, n, &got)
+			: exq_read_phys(img, addr + off, buf, n, &got);
 		if (out)
 			fwrite(buf, 1, got, out);
 		else
-			hexdump(o->pa + off, buf, got);
+			hexdump(addr + off, buf, got);
 		off += got;
 		if (st != EXQ_OK)
 			break;
@@ -106,6 +116,7 @@ done:
 	if (out)
 		fclose(out);
 	free(buf);
+	exq_vspace_free(vs);
 	exq_image_free(img);
 	return code;
 }

@@ -344,6 +344,179 @@ EXQ_API void exq_dtb_candidates_free(exq_dtb_candidate *c);
 
 /* ------------------------------------------------- end virtual addresses */
 
+/* ---------------------------------------------------------------- kernel
+ * (kernel.c, modules.c — DESIGN §6) */
+
+typedef struct exq_kernel exq_kernel;
+
+/* Overrides for exq_kernel_open (zeroed = none). */
+typedef struct exq_kernel_opts {
+	int have_kernel_base;
+	uint64_t kernel_base; /* --kernel-base */
+	int have_module_list;
+	uint64_t module_list; /* --modules-list: PsLoadedModuleList head */
+} exq_kernel_opts;
+
+/* What exq found out about ntoskrnl. Owned by the kernel handle. */
+typedef struct exq_kernel_info {
+	const char *name;        /* export directory name: "ntkrnlpa.exe" */
+	uint64_t base;
+	uint32_t size;           /* SizeOfImage */
+	const char *base_source; /* "override", "kdbg", "module-list",
+				    "kdbg-scan", "pe-scan" */
+	int has_build;
+	uint32_t build;           /* low 16 bits of NtBuildNumber */
+	uint32_t nt_build_number; /* as stored (0xF... free, 0xC... checked) */
+	int has_pdb;
+	const char *pdb_name; /* CodeView RSDS: "ntkrpamp.pdb" */
+	const char *pdb_guid; /* "1B2C3D4E-5F60-7182-93A4-B5C6D7E8F901" */
+	uint32_t pdb_age;
+	const char *os;      /* "Windows 7", ... or NULL */
+	const char *profile; /* layout profile ("win7-x86") or NULL */
+	int has_kdbg;
+	uint64_t kdbg_va;
+	int has_module_list;
+	uint64_t module_list;           /* PsLoadedModuleList head */
+	const char *module_list_source; /* "override", "header", "kdbg",
+					   "export" */
+} exq_kernel_info;
+
+/* One loaded module (LDR_DATA_TABLE_ENTRY). */
+typedef struct exq_module {
+	const char *name; /* BaseDllName, UTF-8 */
+	const char *path; /* FullDllName, UTF-8 */
+	uint64_t base;
+	uint64_t size;
+	uint64_t entry; /* VA of the LDR_DATA_TABLE_ENTRY */
+} exq_module;
+
+/* Find ntoskrnl in the address space (DESIGN §6, in order: override,
+ * KDBG.KernBase, first entry of PsLoadedModuleList, KDBG scan of physical
+ * memory, PE scan of kernel space; every candidate must parse as a kernel
+ * PE), read its exports, build and CodeView record. Rejected candidates
+ * become image warnings. The vspace must outlive the kernel. */
+EXQ_API exq_status exq_kernel_open(exq_kernel **out, exq_vspace *vs,
+				   const exq_kernel_opts *opts);
+EXQ_API void exq_kernel_free(exq_kernel *k); /* accepts NULL */
+EXQ_API const exq_kernel_info *exq_kernel_get_info(const exq_kernel *k);
+/* VA of an export of ntoskrnl (EXQ_NOTFOUND; forwarders are not code:
+ * EXQ_NOTFOUND too). */
+EXQ_API exq_status exq_kernel_export(exq_kernel *k, const char *name,
+				     uint64_t *va);
+
+/* Walk PsLoadedModuleList (bounded, cycle-safe). On EXQ_OK or on a break
+ * in the list (NODATA, NOTPRESENT, CORRUPT for a cycle, LIMIT), *mods and
+ * *n hold the modules read so far (owned by k; valid until the next call
+ * or exq_kernel_free) and the image's message says where the list broke. */
+EXQ_API exq_status exq_kernel_modules(exq_kernel *k, const exq_module **mods,
+				      size_t *n);
+
+/* addr as "<module>+0x<off>" (lower-case hex). EXQ_NOTFOUND when no module
+ * holds it (buf then gets the bare address). */
+EXQ_API exq_status exq_symbolize(exq_kernel *k, uint64_t addr, char *buf,
+				 size_t len);
+/* addr as "<module>!<export>+0x<off>" only when an exported function of
+ * that module contains it exactly (DESIGN §6: never a guess);
+ * EXQ_NOTFOUND otherwise. */
+EXQ_API exq_status exq_symbolize_export(exq_kernel *k, uint64_t addr,
+					char *buf, size_t len);
+
+/* ------------------------------------------------------------ end kernel */
+
+/* ----------------------------------------------------------- work queues
+ * (workq.c — DESIGN §7) */
+
+#define EXQ_WQ_DEFAULT_MAX_ITEMS 4096
+#define EXQ_WQ_DEFAULT_WINDOW 0x100
+
+/* An instruction pattern carrying the VA of ExWorkerQueue as an imm32:
+ * "57 81 C6 ?? ?? ?? ??" (hex bytes, ?? any byte) with the imm32 at
+ * imm_offset. */
+typedef struct exq_wq_pattern {
+	const char *name;
+	const char *hex;
+	uint32_t imm_offset;
+} exq_wq_pattern;
+
+typedef struct exq_workq_opts {
+	int have_va;      /* --exworkerqueue: skip the search */
+	uint64_t va;
+	size_t max_items; /* per list; 0 = EXQ_WQ_DEFAULT_MAX_ITEMS */
+	uint32_t window;  /* bytes of ExQueueWorkItem scanned; 0 = default */
+	/* Extra patterns tried before the built-in table. */
+	const exq_wq_pattern *patterns;
+	size_t npatterns;
+} exq_workq_opts;
+
+typedef struct exq_wq_thread {
+	uint64_t ethread;
+	uint64_t pid, tid; /* ETHREAD.Cid */
+	uint64_t teb, win32thread, start_address;
+	uint32_t state;         /* KTHREAD.State */
+	const char *state_name; /* "WAIT", "READY", "RUNNING", ... */
+} exq_wq_thread;
+
+#define EXQ_WQ_WORK_QUEUE_ITEM 0
+#define EXQ_WQ_IO_WORKITEM 1
+
+typedef struct exq_wq_item {
+	uint64_t va;
+	int kind; /* EXQ_WQ_* */
+	uint64_t routine, parameter;
+	/* IO work items only */
+	uint64_t io_routine, io_object, context;
+	int io_object_type;    /* 3 device, 4 driver, 0 unknown/unreadable */
+	const char *driver;    /* "\Driver\bar", or NULL */
+	const char *recovered; /* NULL, or "blink" */
+} exq_wq_item;
+
+/* Where a list walk stopped early. status is an exq_status, or -1 for a
+ * cycle. node: the last good node; link: the address that failed. */
+typedef struct exq_wq_error {
+	int status;
+	uint64_t node, link;
+	char message[256];
+} exq_wq_error;
+
+#define EXQ_WQ_MAX_ERRORS 8
+
+typedef struct exq_wq_queue {
+	int index;
+	const char *name; /* "Critical", "Delayed", "HyperCritical" */
+	uint64_t va;
+	uint32_t threads_count, threads_max;
+	uint32_t current, maximum; /* KQUEUE CurrentCount / MaximumCount */
+	uint32_t signal_state;
+	size_t nthreads, nitems, nerrors;
+	exq_wq_thread *threads;
+	exq_wq_item *items;
+	exq_wq_error errors[EXQ_WQ_MAX_ERRORS];
+} exq_wq_queue;
+
+typedef struct exq_workq {
+	uint64_t va;            /* ExWorkerQueue */
+	const char *found_by;   /* "pattern:<name>@ExQueueWorkItem+0x25", ... */
+	const char *profile;    /* "win7-x86" */
+	size_t nqueues;
+	exq_wq_queue queues[3];
+	/* Candidates that failed validation, with the reason (for -v). */
+	size_t nrejected;
+	const char *rejected[16];
+} exq_workq;
+
+/* Find ExWorkerQueue (override, pattern in ExQueueWorkItem, bugcheck 0x96
+ * fallback), validate it, and walk the three queues. EXQ_OK: all walked;
+ * a list that broke is recorded in that queue's errors and the status is
+ * the first such error's (NODATA, NOTPRESENT, CORRUPT for a cycle,
+ * LIMIT) with *out still set. EXQ_UNSUPPORTED for builds without a
+ * queue profile (Windows 8+), EXQ_NOTFOUND when no candidate validates
+ * (*out not set). */
+EXQ_API exq_status exq_workq_walk(exq_kernel *k, const exq_workq_opts *opts,
+				  exq_workq **out);
+EXQ_API void exq_workq_free(exq_workq *wq); /* accepts NULL */
+
+/* ------------------------------------------------------- end work queues */
+
 #ifdef __cplusplus
 }
 #endif

@@ -370,4 +370,37 @@ const char *exq__build_os_name(uint32_t build);
 
 /* ======================================= end of PE images and profiles */
 
+/* ================================== kernel and modules (kernel.c, modules.c) */
+
+struct exq__modpe; /* a module's parsed PE, opened on demand (modules.c) */
+
+struct exq_kernel {
+	exq_vspace *vs;
+	exq_image *img;
+	exq_kernel_opts opts;
+	exq_kernel_info info;
+	exq__pe *pe;                 /* ntoskrnl */
+	const exq__profile *profile; /* NULL when the build has none */
+	char *profile_msg;           /* why not */
+	uint64_t kdbg_modlist;       /* KDBG.PsLoadedModuleList, 0 if none */
+	/* Module list, walked once on first use. */
+	int walked;
+	exq_status walk_status;
+	char walk_msg[EXQ__ERR_MAX];
+	exq_module *mods;
+	size_t nmods;
+	struct exq__modpe *modpe; /* one per module */
+};
+
+/* Virtual read callback over a vspace (ctx) for the PE parser. */
+exq_status exq__kvread(void *ctx, uint64_t va, void *buf, size_t len);
+/* Pointer width of the kernel's address space, and a pointer load. */
+int exq__kptr64(const exq_kernel *k);
+uint64_t exq__kptr(const exq_kernel *k, const uint8_t *p);
+/* Why the build has no profile ("" when it has one). */
+const char *exq__kernel_profile_error(const exq_kernel *k);
+void exq__kernel_modules_free(exq_kernel *k);
+
+/* ================================================= end kernel and modules */
+
 #endif /* EXQ_INT_H */

@@ -1,0 +1,230 @@
+/* exq queues: the system worker queues, as WinDbg's !exqueue shows them
+ * (text) or as the exq/1 JSON document of DESIGN §9. */
+#include "cli.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_object *sym_or_null(exq_kernel *k, uint64_t addr)
+{
+	char b[300];
+	return exq_symbolize(k, addr, b, sizeof(b)) == EXQ_OK
+		       ? json_object_new_string(b)
+		       : NULL;
+}
+
+static json_object *item_json(exq_kernel *k, const exq_wq_item *it)
+{
+	json_object *o = json_object_new_object();
+	char b[300];
+	json_object_object_add(o, "va", cli_jhex(it->va));
+	json_object_object_add(o, "kind", json_object_new_string(
+						  it->kind == EXQ_WQ_IO_WORKITEM ? "io_workitem"
+										 : "work_queue_item"));
+	json_object_object_add(o, "routine", cli_jhex(it->routine));
+	json_object_object_add(o, "routine_symbol", sym_or_null(k, it->routine));
+	if (exq_symbolize_export(k, it->routine, b, sizeof(b)) == EXQ_OK)
+		json_object_object_add(o, "routine_export", json_object_new_string(b));
+	json_object_object_add(o, "parameter", cli_jhex(it->parameter));
+	if (it->kind == EXQ_WQ_IO_WORKITEM) {
+		json_object_object_add(o, "io_routine", cli_jhex(it->io_routine));
+		json_object_object_add(o, "io_routine_symbol", sym_or_null(k, it->io_routine));
+		json_object_object_add(o, "io_object", cli_jhex(it->io_object));
+		json_object_object_add(o, "io_object_type",
+				       it->io_object_type == 3   ? json_object_new_string("device")
+				       : it->io_object_type == 4 ? json_object_new_string("driver")
+								 : NULL);
+		json_object_object_add(o, "driver", it->driver ? json_object_new_string(it->driver)
+							       : NULL);
+		json_object_object_add(o, "context", cli_jhex(it->context));
+	}
+	if (it->recovered)
+		json_object_object_add(o, "recovered", json_object_new_string(it->recovered));
+	return o;
+}
+
+static json_object *queue_json(exq_kernel *k, const exq_wq_queue *q)
+{
+	json_object *o = json_object_new_object(), *t, *a;
+	char cid[48];
+	size_t i;
+	json_object_object_add(o, "index", json_object_new_int(q->index));
+	json_object_object_add(o, "name", json_object_new_string(q->name));
+	json_object_object_add(o, "va", cli_jhex(q->va));
+	t = json_object_new_object();
+	json_object_object_add(t, "count", json_object_new_int64(q->threads_count));
+	json_object_object_add(t, "max", json_object_new_int64(q->threads_max));
+	json_object_object_add(o, "threads", t);
+	t = json_object_new_object();
+	json_object_object_add(t, "current", json_object_new_int64(q->current));
+	json_object_object_add(t, "maximum", json_object_new_int64(q->maximum));
+	json_object_object_add(o, "concurrency", t);
+	a = json_object_new_array();
+	for (i = 0; i < q->nthreads; i++) {
+		const exq_wq_thread *th = &q->threads[i];
+		t = json_object_new_object();
+		json_object_object_add(t, "ethread", cli_jhex(th->ethread));
+		snprintf(cid, sizeof(cid), "%" PRIx64 ".%" PRIx64, th->pid, th->tid);
+		json_object_object_add(t, "cid", json_object_new_string(cid));
+		json_object_object_add(t, "teb", cli_jhex(th->teb));
+		json_object_object_add(t, "win32thread", cli_jhex(th->win32thread));
+		json_object_object_add(t, "state", json_object_new_string(th->state_name));
+		json_object_array_add(a, t);
+	}
+	json_object_object_add(o, "worker_threads", a);
+	a = json_object_new_array();
+	for (i = 0; i < q->nitems; i++)
+		json_object_array_add(a, item_json(k, &q->items[i]));
+	json_object_object_add(o, "items", a);
+	a = json_object_new_array();
+	for (i = 0; i < q->nerrors; i++) {
+		const exq_wq_error *e = &q->errors[i];
+		t = json_object_new_object();
+		json_object_object_add(t, "status", json_object_new_string(
+							    e->status < 0 ? "CYCLE"
+									  : exq_strerror((exq_status)e->status)));
+		json_object_object_add(t, "node", cli_jhex(e->node));
+		json_object_object_add(t, "link", cli_jhex(e->link));
+		json_object_object_add(t, "message", json_object_new_string(e->message));
+		json_object_array_add(a, t);
+	}
+	json_object_object_add(o, "errors", a);
+	return o;
+}
+
+static void queues_json(const struct opts *o, exq_image *img, exq_kernel *k,
+			const exq_workq *wq)
+{
+	json_object *doc = cli_doc("queues"), *x, *a;
+	size_t i;
+	json_object_object_add(doc, "image", cli_image_obj(img, o->pos[0], o));
+	json_object_object_add(doc, "kernel", cli_kernel_obj(k));
+	x = json_object_new_object();
+	json_object_object_add(x, "va", cli_jhex(wq->va));
+	json_object_object_add(x, "found_by", json_object_new_string(wq->found_by));
+	json_object_object_add(x, "profile", json_object_new_string(wq->profile));
+	a = json_object_new_array();
+	for (i = 0; i < wq->nrejected; i++)
+		json_object_array_add(a, json_object_new_string(wq->rejected[i]));
+	json_object_object_add(x, "rejected", a);
+	json_object_object_add(doc, "exworkerqueue", x);
+	a = json_object_new_array();
+	for (i = 0; i < wq->nqueues; i++)
+		json_object_array_add(a, queue_json(k, &wq->queues[i]));
+	json_object_object_add(doc, "queues", a);
+	json_object_object_add(doc, "warnings", cli_warnings(img));
+	cli_print_json(doc);
+	json_object_put(doc);
+}
+
+static void queues_text(const struct opts *o, exq_kernel *k, const exq_workq *wq)
+{
+	char s1[300], s2[300];
+	size_t i, j;
+	if (o->verbose) {
+		printf("ExWorkerQueue 0x%" PRIx64 " (%s, profile %s)\n", wq->va,
+		       wq->found_by, wq->profile);
+		for (i = 0; i < wq->nrejected; i++)
+			printf("  rejected candidate %s\n", wq->rejected[i]);
+	}
+	for (i = 0; i < wq->nqueues; i++) {
+		const exq_wq_queue *q = &wq->queues[i];
+		printf("**** %s WorkQueue ( Threads: %u/%u, Concurrency: %u/%u )\n",
+		       q->name, q->threads_count, q->threads_max, q->current, q->maximum);
+		for (j = 0; j < q->nthreads; j++) {
+			const exq_wq_thread *t = &q->threads[j];
+			printf("THREAD %08" PRIx64 "  Cid %" PRIx64 ".%" PRIx64
+			       "  Teb: %08" PRIx64 " Win32Thread: %08" PRIx64 " %s\n",
+			       t->ethread, t->pid, t->tid, t->teb, t->win32thread,
+			       t->state_name);
+		}
+		for (j = 0; j < q->nitems; j++) {
+			const exq_wq_item *it = &q->items[j];
+			if (it->kind == EXQ_WQ_IO_WORKITEM) {
+				exq_symbolize(k, it->io_routine, s1, sizeof(s1));
+				printf("PENDING: IoWorkItem (%08" PRIx64 ") Routine %s (%08" PRIx64
+				       ") IoObject (%08" PRIx64 ") %s Context (%08" PRIx64 ")\n",
+				       it->va, s1, it->io_routine, it->io_object,
+				       it->driver ? it->driver : "?", it->context);
+			} else {
+				if (exq_symbolize_export(k, it->routine, s2, sizeof(s2)) != EXQ_OK)
+					exq_symbolize(k, it->routine, s2, sizeof(s2));
+				printf("PENDING: ExWorkItem (%08" PRIx64 ") Routine %s (%08" PRIx64
+				       ") Parameter (%08" PRIx64 ")\n",
+				       it->va, s2, it->routine, it->parameter);
+			}
+		}
+		for (j = 0; j < q->nerrors; j++)
+			printf("ERROR: %s: %s (node %08" PRIx64 ", link %08" PRIx64 ")\n",
+			       q->errors[j].status < 0
+				       ? "CYCLE"
+				       : exq_strerror((exq_status)q->errors[j].status),
+			       q->errors[j].message, q->errors[j].node, q->errors[j].link);
+		putchar('\n');
+	}
+}
+
+int cmd_queues(const struct opts *o)
+{
+	exq_image *img;
+	exq_vspace *vs = NULL;
+	exq_kernel *k = NULL;
+	exq_workq *wq = NULL;
+	exq_workq_opts wo;
+	exq_wq_pattern pat;
+	exq_status st;
+	int code = 0;
+	if (o->npos != 1)
+		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
+				"usage: exq queues [--json] IMAGE");
+	img = cli_open(o, o->pos[0], &code);
+	if (!img)
+		return code;
+	if (exq_image_get_info(img)->triage) {
+		code = cli_fail(o, EXIT_NOTFOUND, EXQ_UNSUPPORTED,
+				"%s is a triage dump: it holds only selected pages "
+				"(PRCB, current thread, stack, driver list), not the "
+				"kernel's data, so the worker queues cannot be walked",
+				o->pos[0]);
+		exq_image_free(img);
+		return code;
+	}
+	code = cli_open_kernel(o, img, &vs, &k);
+	if (code == 0) {
+		memset(&wo, 0, sizeof(wo));
+		wo.have_va = o->have_exworkerqueue;
+		wo.va = o->exworkerqueue;
+		wo.max_items = o->max_items;
+		if (o->pattern) {
+			pat.name = "user";
+			pat.hex = o->pattern;
+			pat.imm_offset = o->pattern_offset;
+			wo.patterns = &pat;
+			wo.npatterns = 1;
+		}
+		st = exq_workq_walk(k, &wo, &wq);
+		if (!wq) {
+			code = cli_fail(o, st == EXQ_INVALID ? EXIT_USAGE
+				       : st == EXQ_NOTFOUND || st == EXQ_UNSUPPORTED
+					       ? EXIT_NOTFOUND
+					       : cli_exit_analysis(st),
+					st, "%s (%s)", exq_image_error(img), exq_strerror(st));
+		} else {
+			if (o->json)
+				queues_json(o, img, k, wq);
+			else
+				queues_text(o, k, wq);
+			if (st != EXQ_OK) {
+				fprintf(stderr, "exq: queues: incomplete: %s (%s)\n",
+					exq_image_error(img), exq_strerror(st));
+				code = EXIT_INCOMPLETE;
+			}
+		}
+	}
+	exq_workq_free(wq);
+	exq_kernel_free(k);
+	exq_vspace_free(vs);
+	exq_image_free(img);
+	return code;
+}
