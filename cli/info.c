@@ -162,7 +162,7 @@ static json_object *triage_obj(const exq_triage_info *t)
 }
 
 static json_object *info_json(const exq_image *img, const char *path,
-			      const struct opts *o)
+			      const struct opts *o, const exq_kernel *k)
 {
 	const exq_image_info *in = exq_image_get_info(img);
 	json_object *doc = cli_doc("info"), *runs, *bc = NULL;
@@ -170,7 +170,7 @@ static json_object *info_json(const exq_image *img, const char *path,
 	size_t i;
 
 	json_object_object_add(doc, "image", cli_image_obj(img, path, o));
-	json_object_object_add(doc, "kernel", NULL);
+	json_object_object_add(doc, "kernel", cli_kernel_obj(k));
 	json_object_object_add(doc, "cpus", in->have & EXQ_HAVE_CPUS
 						    ? json_object_new_int64(in->cpus)
 						    : NULL);
@@ -213,7 +213,8 @@ static void line(const char *k, const char *v)
 	printf("%-22s %s\n", k, v ? v : "-");
 }
 
-static void info_text(const exq_image *img, const char *path)
+static void info_text(const exq_image *img, const char *path,
+		      const exq_kernel *k)
 {
 	const exq_image_info *in = exq_image_get_info(img);
 	char b[64], b2[64];
@@ -235,6 +236,8 @@ static void info_text(const exq_image *img, const char *path)
 		snprintf(b, sizeof(b), "%u", in->build);
 		line("build:", b);
 	}
+	if (k)
+		cli_kernel_text(k);
 	if (in->have & EXQ_HAVE_CPUS) {
 		snprintf(b, sizeof(b), "%u", in->cpus);
 		line("cpus:", b);
@@ -312,9 +315,43 @@ static void resolve_dtb(const struct opts *o, exq_image *img,
 	}
 }
 
+/* The kernel, when the image has an address space: info reports it, and
+ * says why not as a warning (info itself does not fail for it). */
+static exq_kernel *find_kernel(const struct opts *o, exq_image *img,
+			       exq_vspace **vs, char *why, size_t whylen)
+{
+	const exq_image_info *in = exq_image_get_info(img);
+	exq_kernel_opts ko;
+	exq_kernel *k = NULL;
+	exq_status st;
+	*vs = NULL;
+	if (in->triage || !(in->have & EXQ_HAVE_DTB))
+		return NULL;
+	st = exq_vspace_open(vs, img);
+	if (st != EXQ_OK) {
+		snprintf(why, whylen, "no kernel address space: %s",
+			 exq_image_error(img));
+		return NULL;
+	}
+	memset(&ko, 0, sizeof(ko));
+	ko.have_kernel_base = o->have_kernel_base;
+	ko.kernel_base = o->kernel_base;
+	ko.have_module_list = o->have_modules_list;
+	ko.module_list = o->modules_list;
+	st = exq_kernel_open(&k, *vs, &ko);
+	if (st != EXQ_OK) {
+		snprintf(why, whylen, "kernel not found: %s", exq_image_error(img));
+		k = NULL;
+	}
+	return k;
+}
+
 int cmd_info(const struct opts *o)
 {
 	exq_image *img;
+	exq_vspace *vs = NULL;
+	exq_kernel *k = NULL;
+	char kwhy[1200];
 	exq_dtb_candidate *cands = NULL;
 	size_t ncands = 0;
 	char warn[1200], note[200];
@@ -329,17 +366,21 @@ int cmd_info(const struct opts *o)
 		return code;
 	resolve_dtb(o, img, &cands, &ncands, warn, sizeof(warn), note,
 		    sizeof(note));
+	kwhy[0] = '\0';
+	k = find_kernel(o, img, &vs, kwhy, sizeof(kwhy));
 	if (o->json) {
-		json_object *doc = info_json(img, path, o), *w;
+		json_object *doc = info_json(img, path, o, k), *w;
 		if (warn[0] && json_object_object_get_ex(doc, "warnings", &w))
 			json_object_array_add(w, json_object_new_string(warn));
+		if (kwhy[0] && json_object_object_get_ex(doc, "warnings", &w))
+			json_object_array_add(w, json_object_new_string(kwhy));
 		if (o->verbose && cands)
 			json_object_object_add(doc, "dtb_candidates",
 					       cli_dtb_candidates_json(cands, ncands));
 		cli_print_json(doc);
 		json_object_put(doc);
 	} else {
-		info_text(img, path);
+		info_text(img, path, k);
 		if (o->verbose && cands) {
 			printf("DTB candidates (scan):\n");
 			cli_dtb_candidates_text(stdout, cands, ncands);
@@ -348,8 +389,12 @@ int cmd_info(const struct opts *o)
 			printf("note: %s\n", note);
 		if (warn[0])
 			printf("warning: %s\n", warn);
+		if (kwhy[0])
+			printf("note: %s\n", kwhy);
 	}
 	exq_dtb_candidates_free(cands);
+	exq_kernel_free(k);
+	exq_vspace_free(vs);
 	exq_image_free(img);
 	return EXIT_OK;
 }
