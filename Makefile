@@ -170,3 +170,6 @@ clean:
 
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+
+# mkwin includes the world builder (tests/unit/tlib_win.c) as source.
+$(BUILD)/tools/mkwin: tests/unit/tlib_win.c tests/unit/tlib_win.h

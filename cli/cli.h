@@ -74,6 +74,8 @@ exq_image *cli_open(const struct opts *o, const char *path, int *code);
  * and the kernel; on failure it reports and returns the exit code. */
 json_object *cli_kernel_obj(const exq_kernel *k);
 void cli_kernel_text(const exq_kernel *k);
+void cli_fill_from_kernel(json_object *doc, json_object *image,
+			  const exq_kernel *k);
 int cli_open_kernel(const struct opts *o, exq_image *img, exq_vspace **vs,
 		    exq_kernel **k);
 

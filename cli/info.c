@@ -205,6 +205,11 @@ static json_object *info_json(const exq_image *img, const char *path,
 	json_object_object_add(doc, "header", header_obj(in));
 	json_object_object_add(doc, "triage", in->triage ? triage_obj(in->triage) : NULL);
 	json_object_object_add(doc, "warnings", cli_warnings(img));
+	{
+		json_object *im;
+		if (json_object_object_get_ex(doc, "image", &im))
+			cli_fill_from_kernel(doc, im, k);
+	}
 	return doc;
 }
 

@@ -40,6 +40,21 @@ json_object *cli_kernel_obj(const exq_kernel *k)
 	return o;
 }
 
+/* Facts the header lacked (raw images) but the kernel gave: the build in
+ * the image object, the KDBG VA in the document. */
+void cli_fill_from_kernel(json_object *doc, json_object *image,
+			  const exq_kernel *k)
+{
+	const exq_kernel_info *ki = k ? exq_kernel_get_info(k) : NULL;
+	json_object *v;
+	if (!ki)
+		return;
+	if (ki->has_build && json_object_object_get_ex(image, "build", &v) && !v)
+		json_object_object_add(image, "build", json_object_new_int64(ki->build));
+	if (doc && ki->has_kdbg && json_object_object_get_ex(doc, "kdbg", &v) && !v)
+		json_object_object_add(doc, "kdbg", cli_jhex(ki->kdbg_va));
+}
+
 void cli_kernel_text(const exq_kernel *k)
 {
 	const exq_kernel_info *ki = exq_kernel_get_info(k);

@@ -98,7 +98,9 @@ static void queues_json(const struct opts *o, exq_image *img, exq_kernel *k,
 {
 	json_object *doc = cli_doc("queues"), *x, *a;
 	size_t i;
-	json_object_object_add(doc, "image", cli_image_obj(img, o->pos[0], o));
+	x = cli_image_obj(img, o->pos[0], o);
+	cli_fill_from_kernel(NULL, x, k);
+	json_object_object_add(doc, "image", x);
 	json_object_object_add(doc, "kernel", cli_kernel_obj(k));
 	x = json_object_new_object();
 	json_object_object_add(x, "va", cli_jhex(wq->va));

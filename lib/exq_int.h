@@ -150,7 +150,7 @@ extern const struct exq__format exq__fmt_raw;
 
 /* Small direct-mapped cache of physical pages (page-table walks read the
  * same few pages over and over). */
-#define EXQ__PCACHE_SLOTS 64
+#define EXQ__PCACHE_SLOTS 256
 struct exq__pcache_slot {
 	uint64_t pfn;
 	int valid;

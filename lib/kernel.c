@@ -220,6 +220,38 @@ static exq_status find_base(exq_kernel *k)
 			    "header or kernel PE image in kernel space");
 }
 
+/* No KDBG VA from the header (raw images): look for the block inside the
+ * kernel's writable sections, where it lives, and trust it only when its
+ * KernBase names this kernel. */
+static void find_kdbg_in_image(exq_kernel *k)
+{
+	uint8_t page[EXQ__PAGE_SIZE];
+	size_t s;
+	for (s = 0; s < k->pe->nsections; s++) {
+		const exq__pe_section *sec = &k->pe->sections[s];
+		uint64_t va, end = k->info.base + sec->rva + sec->vsize;
+		if (!(sec->characteristics & EXQ__SCN_MEM_WRITE))
+			continue;
+		for (va = (k->info.base + sec->rva) & ~0xFFFull; va < end;
+		     va += EXQ__PAGE_SIZE) {
+			uint32_t off;
+			if (exq_read_virt(k->vs, va, page, sizeof(page), NULL) != EXQ_OK)
+				continue;
+			for (off = KDBG_TAG; off + KDBG_READ - KDBG_TAG <= sizeof(page);
+			     off += 8) {
+				if (memcmp(page + off, "KDBG", 4) ||
+				    !kdbg_size_known(exq__le32(page + off + 4)) ||
+				    kdbg_ptr(k, page + off + 8) != k->info.base)
+					continue;
+				k->info.has_kdbg = 1;
+				k->info.kdbg_va = va + off - KDBG_TAG;
+				k->kdbg_modlist = kdbg_ptr(k, page + off - KDBG_TAG + KDBG_MODLIST);
+				return;
+			}
+		}
+	}
+}
+
 static void read_build(exq_kernel *k)
 {
 	const exq_image_info *in = exq_image_get_info(k->img);
@@ -306,6 +338,8 @@ exq_status exq_kernel_open(exq_kernel **out, exq_vspace *vs,
 		k->info.pdb_guid = k->pe->pdb_guid;
 		k->info.pdb_age = k->pe->pdb_age;
 	}
+	if (!k->info.has_kdbg)
+		find_kdbg_in_image(k);
 	read_build(k);
 	find_module_list(k);
 	*out = k;

@@ -19,11 +19,11 @@
  * them would save memory but cost time on every restore. For any input:
  *   windows      <= 1024 x 32 KiB               = 32 MiB (stored raw)
  *   point table     1024 x 40 B                 = 40 KiB
- *   read cache      GZ_SLOTS x GZ_BLOCK         = 256 KiB
+ *   read cache      GZ_SLOTS x GZ_BLOCK         = 2 MiB
  *   input buffer    GZ_CHUNK                    = 64 KiB
  *   zlib inflate state (~7 KiB + its 32 KiB window), the 32 KiB output
  *   ring used only during open
- * i.e. under 33 MiB whatever the stream's size. No buffer grows with the
+ * i.e. under 35 MiB whatever the stream's size. No buffer grows with the
  * stream.
  */
 #include "exq_int.h"
@@ -34,7 +34,7 @@
 #define GZ_WSIZE 32768u	    /* deflate history: what a point must keep */
 #define GZ_CHUNK 65536u	    /* compressed bytes read from inner at once */
 #define GZ_BLOCK 65536u	    /* uncompressed bytes per cache slot */
-#define GZ_SLOTS 4	    /* cache slots, least recently used evicted */
+#define GZ_SLOTS 32	    /* cache slots (2 MiB), least recently used evicted */
 #define GZ_SPAN (1u << 20)  /* first distance between access points */
 #define GZ_MAX_POINTS 1024u /* cap on access points (see the bound above) */
 #define GZ_MAX_SPAN ((uint64_t)1 << 40) /* largest span a caller may ask */

@@ -129,6 +129,16 @@ static const char *check_list(struct walker *w, uint64_t head)
 	return NULL;
 }
 
+static const char *check_head(struct walker *w, uint64_t head)
+{
+	uint32_t fl, bl;
+	if (rd32(w, head, &fl) || rd32(w, head + 4, &bl))
+		return "list head unreadable";
+	if ((fl == head) != (bl == head))
+		return "half-empty list head";
+	return NULL;
+}
+
 /* Validate V as 3 × EX_WORK_QUEUE under profile P (DESIGN §7 step 2). */
 static int validate(struct walker *w, const exq__profile *P, uint64_t V,
 		    char *why, size_t whylen)
@@ -154,7 +164,11 @@ static int validate(struct walker *w, const exq__profile *P, uint64_t V,
 			snprintf(why, whylen, "queue %d: MaximumCount %u not in 1..64", i, maxc);
 			return 0;
 		}
-		if ((bad = check_list(w, q + P->kqueue.entry_list_head)) ||
+		/* The pending-item list may be damaged or mid-update in a real
+		 * dump: only its head must be sane (both links to itself or
+		 * neither); the walk reports where it breaks. The thread list
+		 * must be well formed. */
+		if ((bad = check_head(w, q + P->kqueue.entry_list_head)) ||
 		    (bad = check_list(w, q + P->kqueue.thread_list_head))) {
 			snprintf(why, whylen, "queue %d: %s", i, bad);
 			return 0;
@@ -243,6 +257,53 @@ static exq_status scan_patterns(struct walker *w, const exq_workq_opts *o)
 	return EXQ_NOTFOUND;
 }
 
+/* Last resort without any pattern: look through ntoskrnl's writable
+ * sections for three consecutive KQUEUE headers (Type 4, Size 0x0A) one
+ * EX_WORK_QUEUE apart, and validate each such place like a pattern hit. */
+static exq_status scan_data(struct walker *w)
+{
+	const exq__pe *pe = w->k->pe;
+	const exq_kernel_info *ki = exq_kernel_get_info(w->k);
+	const exq__profile *cands[4];
+	size_t n = exq__profile_candidates(ki->build, cands, 4), s, tries = 0;
+	uint8_t page[EXQ__PAGE_SIZE];
+	if (!n)
+		return EXQ_NOTFOUND;
+	for (s = 0; s < pe->nsections; s++) {
+		const exq__pe_section *sec = &pe->sections[s];
+		uint64_t va, end = ki->base + sec->rva + sec->vsize;
+		if (!(sec->characteristics & EXQ__SCN_MEM_WRITE))
+			continue;
+		for (va = (ki->base + sec->rva) & ~0xFFFull; va < end; va += EXQ__PAGE_SIZE) {
+			uint32_t off;
+			if (exq_read_virt(w->vs, va, page, sizeof(page), NULL) != EXQ_OK)
+				continue;
+			for (off = 0; off + 4 <= sizeof(page); off += 4) {
+				uint64_t v = va + off;
+				uint8_t h[4];
+				char how[64];
+				if (page[off] != cands[0]->kqueue.type ||
+				    page[off + 2] != cands[0]->kqueue.dispatcher_size)
+					continue;
+				if (exq_read_virt(w->vs, v + 2u * cands[0]->ex_work_queue.size,
+						  h, 4, NULL) != EXQ_OK ||
+				    h[0] != cands[0]->kqueue.type ||
+				    h[2] != cands[0]->kqueue.dispatcher_size)
+					continue;
+				if (++tries > 64)
+					return EXQ_NOTFOUND;
+				snprintf(how, sizeof(how), "scan:%s+0x%" PRIx64, ki->name,
+					 v - ki->base);
+				if (try_candidate(w, v, how)) {
+					w->found_by = strdup(how);
+					return EXQ_OK;
+				}
+			}
+		}
+	}
+	return EXQ_NOTFOUND;
+}
+
 static exq_status locate(struct walker *w, const exq_workq_opts *o)
 {
 	const exq_image_info *in = exq_image_get_info(w->img);
@@ -265,6 +326,9 @@ static exq_status locate(struct walker *w, const exq_workq_opts *o)
 		w->found_by = strdup("bugcheck-0x96");
 		return EXQ_OK;
 	}
+	st = scan_data(w);
+	if (st == EXQ_OK)
+		return st;
 	return exq__err_set(&w->img->err, EXQ_NOTFOUND,
 			    "ExWorkerQueue not found: no pattern hit in "
 			    "ExQueueWorkItem validated (%zu candidates rejected%s%s)",
@@ -314,7 +378,8 @@ static size_t pow2_at_least(size_t n)
 
 /* Walk one list: call visit(node) for each node until the head; bounded
  * by max, cycle-safe, errors on q. visit returns 0 to go on. */
-typedef int (*visit_fn)(struct walker *w, exq_wq_queue *q, uint64_t node);
+typedef int (*visit_fn)(struct walker *w, exq_wq_queue *q, uint64_t prev,
+			uint64_t node);
 
 static void walk_list(struct walker *w, exq_wq_queue *q, uint64_t head,
 		      size_t max, const char *what, visit_fn visit)
@@ -339,7 +404,7 @@ static void walk_list(struct walker *w, exq_wq_queue *q, uint64_t head,
 				  " points back to 0x%x", what, prev, next);
 			break;
 		}
-		if (visit(w, q, next))
+		if (visit(w, q, prev, next))
 			break;
 		n++;
 		prev = next;
@@ -360,7 +425,8 @@ static const char *state_name(uint32_t s)
 	return s < sizeof(n) / sizeof(n[0]) ? n[s] : "UNKNOWN";
 }
 
-static int visit_thread(struct walker *w, exq_wq_queue *q, uint64_t node)
+static int visit_thread(struct walker *w, exq_wq_queue *q, uint64_t prev,
+			uint64_t node)
 {
 	const exq__profile *P = w->P;
 	uint64_t kt = node - P->kthread.queue_list_entry;
@@ -386,12 +452,12 @@ static int visit_thread(struct walker *w, exq_wq_queue *q, uint64_t node)
 	if (!st)
 		st = rd32(w, kt + P->ethread.start_address, &start);
 	if (st) {
-		add_error(q, st, node, kt, "worker thread 0x%" PRIx64 " unreadable: %s",
+		add_error(q, st, prev, node, "worker thread 0x%" PRIx64 " unreadable: %s",
 			  kt, exq_image_error(w->img));
 		return 1;
 	}
 	if (type != P->kthread.type_value || qp != q->va) {
-		add_error(q, EXQ_CORRUPT, node, kt, "0x%" PRIx64 " on the thread list "
+		add_error(q, EXQ_CORRUPT, prev, node, "0x%" PRIx64 " on the thread list "
 			  "is not a KTHREAD of this queue (Type %u, Queue 0x%x)",
 			  kt, type, qp);
 		return 1;
@@ -459,14 +525,15 @@ static void io_details(struct walker *w, exq_wq_queue *q, exq_wq_item *it)
 		it->driver = read_ustr32(w, drv + P->driver_object.driver_name);
 }
 
-static int visit_item(struct walker *w, exq_wq_queue *q, uint64_t node)
+static int visit_item(struct walker *w, exq_wq_queue *q, uint64_t prev,
+		      uint64_t node)
 {
 	uint8_t b[0x10];
 	exq_wq_item *it;
 	exq_status st = exq_read_virt(w->vs, node, b, sizeof(b), NULL);
 	if (st) {
-		add_error(q, st, node, node, "work item 0x%" PRIx64 " unreadable: %s",
-			  node, exq_image_error(w->img));
+		add_error(q, st, prev, node, "work item 0x%" PRIx64 " (Flink of 0x%" PRIx64
+			  ") unreadable: %s", node, prev, exq_image_error(w->img));
 		return 1;
 	}
 	if (q->nitems % 64 == 0) {
@@ -514,6 +581,11 @@ static void walk_queue(struct walker *w, int i)
 	walk_list(w, q, q->va + P->kqueue.entry_list_head, w->max_items,
 		  "work item", visit_item);
 	q->threads_count = (uint32_t)q->nthreads;
+	/* A supporting signal only (DESIGN §7): a dump taken mid-update can
+	 * disagree. */
+	if (!q->nerrors && q->signal_state != q->nitems)
+		exq__warn(w->img, "%s queue: SignalState %u but %zu items pending",
+			  q->name, q->signal_state, q->nitems);
 	/* EX_WORK_QUEUE.Info bits 3..31: WorkerCount, what !exqueue shows as
 	 * the second number of "Threads: n/m" on builds that keep it. */
 	q->threads_max = exq__le32(b + P->ex_work_queue.info) >> 3;

@@ -1,8 +1,8 @@
 /*
  * mkfixture — writes physical-layer test fixtures from a small text spec.
  *
- *   mkfixture SPEC OUTDIR
- *   mkfixture --corrupt KIND:CASE[+gz] SPEC OUTFILE
+ *   mkfixture [--content RAWFILE] SPEC OUTDIR
+ *   mkfixture [--content RAWFILE] --corrupt KIND:CASE[+gz] SPEC OUTFILE
  *
  * From one spec (fixtures/specs/NAME.spec, format in fixtures/README.md) it
  * writes, for every kind the spec asks for (raw, dmp32-full, dmp32-kernel,
@@ -14,7 +14,12 @@
  *   NAME.KIND.checks          read-back checks for tests/golden/physical.sh
  *   NAME.pages                PFN runs each kind holds
  * The --corrupt form writes one malformed variant of one kind (see
- * corrupt_cases[] below and tests/golden/malformed.sh).
+ * corrupt() below and tests/golden/malformed.sh).
+ *
+ * Page content comes from the content rule (fill_page), or, with a spec
+ * line `content_from FILE` or --content RAWFILE, from a raw memory file
+ * (file offset = PA; pages past its end are zeros): that is how the
+ * worlds of tests/tools/mkwin.c are wrapped in every dump kind.
  *
  * This is the independent truth the library is checked against: it uses
  * libc and zlib only, never libexq. Layouts are from DESIGN.md §4.1/§4.2;
@@ -30,7 +35,7 @@
 
 #define PAGE 4096u
 #define MAX_RUNS 64
-#define MAX_RANGES 256
+#define MAX_RANGES 4096 /* mkwin worlds list every kernel page */
 /* Keep fixtures small: tests must stay fast. */
 #define MAX_PHYS_PAGES (64u * 1024u * 1024u / PAGE)
 
@@ -71,6 +76,9 @@ struct spec {
 	uint64_t system_time, system_uptime;
 	uint32_t machine; /* 0: by width */
 	uint32_t product_type, suite_mask, dump_options;
+	char content_path[4096]; /* content_from / --content: raw memory */
+	uint8_t *content;
+	size_t content_len;
 };
 
 struct buf {
@@ -155,6 +163,21 @@ static void fill_page(uint8_t *p, uint64_t pfn, uint32_t seed)
 		put32(p + off + 8, off);
 		put32(p + off + 12, mix(seed, pfn, off));
 	}
+}
+
+/* The bytes of page PFN: from the content file when there is one (zeros
+ * past its end), else by the content rule. */
+static void page_fill(const struct spec *s, uint8_t *p, uint64_t pfn)
+{
+	if (!s->content) {
+		fill_page(p, pfn, s->seed);
+		return;
+	}
+	uint64_t off = pfn * PAGE;
+	memset(p, 0, PAGE);
+	if (off < s->content_len)
+		memcpy(p, s->content + off,
+		       s->content_len - off < PAGE ? s->content_len - off : PAGE);
 }
 
 /* ------------------------------------------------------- time (UTC) */
@@ -346,6 +369,15 @@ static void parse_line(struct spec *s, const char *path, unsigned ln,
 	} else if (strcmp(key, "bitmap_pages") == 0) {
 		parse_ranges(path, ln, tok, n, s->bitmap, &s->nbitmap);
 		s->have_bitmap = 1;
+	} else if (strcmp(key, "content_from") == 0) {
+		if (n != 2)
+			spec_error(path, ln, "content_from wants one file name");
+		/* relative to the spec's directory */
+		const char *slash = strrchr(path, '/');
+		int dlen = slash && tok[1][0] != '/' ? (int)(slash - path + 1) : 0;
+		if ((size_t)snprintf(s->content_path, sizeof s->content_path, "%.*s%s",
+				     dlen, path, tok[1]) >= sizeof s->content_path)
+			spec_error(path, ln, "content_from: path too long");
 	} else if (strcmp(key, "kinds") == 0) {
 		s->kinds = 0;
 		for (size_t i = 1; i < n; i++) {
@@ -434,7 +466,22 @@ static void spec_validate(struct spec *s, const char *path)
 	}
 }
 
-static void spec_load(struct spec *s, const char *path)
+/* Read the content file named by the spec (or --content) whole. */
+static void load_content(struct spec *s)
+{
+	FILE *f = fopen(s->content_path, "rb");
+	if (!f)
+		die("cannot open content file ", s->content_path);
+	size_t cap = (size_t)(s->phys_pages * PAGE), n;
+	s->content = xcalloc(cap, 1);
+	n = fread(s->content, 1, cap, f);
+	if (ferror(f))
+		die("cannot read content file ", s->content_path);
+	fclose(f);
+	s->content_len = n;
+}
+
+static void spec_load(struct spec *s, const char *path, const char *content)
 {
 	FILE *f = fopen(path, "r");
 	char line[1024];
@@ -466,6 +513,10 @@ static void spec_load(struct spec *s, const char *path)
 	}
 	fclose(f);
 	spec_validate(s, path);
+	if (content)
+		snprintf(s->content_path, sizeof s->content_path, "%s", content);
+	if (s->content_path[0])
+		load_content(s);
 }
 
 /* ----------------------------------------------------- page sets */
@@ -643,8 +694,8 @@ static void build_kind(const struct spec *s, enum kind k, const uint8_t *held,
 		out->p = xcalloc(out->len, 1);
 		for (size_t i = 0; i < s->nruns; i++)
 			for (uint64_t p = 0; p < s->runs[i].count; p++)
-				fill_page(out->p + (s->runs[i].first + p) * PAGE,
-					  s->runs[i].first + p, s->seed);
+				page_fill(s, out->p + (s->runs[i].first + p) * PAGE,
+					  s->runs[i].first + p);
 		lay->npages = runs_end(s);
 		return;
 	}
@@ -693,7 +744,7 @@ static void build_kind(const struct spec *s, enum kind k, const uint8_t *held,
 	for (uint64_t p = 0; p < s->phys_pages; p++) {
 		if (!held[p])
 			continue;
-		fill_page(dst, p, s->seed);
+		page_fill(s, dst, p);
 		dst += PAGE;
 	}
 	lay->hdr_size = hdr;
@@ -1112,7 +1163,7 @@ static int corrupt(const char *cs, enum kind k, const struct layout *l,
 }
 
 static int run_corrupt(const char *what, const char *specpath,
-		       const char *outpath)
+		       const char *outpath, const char *content)
 {
 	char cs[64];
 	struct spec s;
@@ -1123,7 +1174,7 @@ static int run_corrupt(const char *what, const char *specpath,
 	int gz = plus && plus[3] == '\0';
 	if (gz)
 		*plus = '\0';
-	spec_load(&s, specpath);
+	spec_load(&s, specpath, content);
 	if (strcmp(cs, "empty") == 0) {
 		b.p = xcalloc(1, 1);
 	} else if (strcmp(cs, "garbage") == 0) {
@@ -1157,6 +1208,7 @@ static int run_corrupt(const char *what, const char *specpath,
 	}
 	write_file(outpath, b.p, b.len);
 	free(b.p);
+	free(s.content);
 	return 0;
 }
 
@@ -1169,11 +1221,12 @@ static void outname(char *dst, size_t n, const char *dir, const struct spec *s,
 		die("path too long: ", dir);
 }
 
-static int run_spec(const char *specpath, const char *outdir)
+static int run_spec(const char *specpath, const char *outdir,
+		    const char *content)
 {
 	struct spec s;
 	char path[4096];
-	spec_load(&s, specpath);
+	spec_load(&s, specpath, content);
 	snprintf(path, sizeof path, "%s/%s.pages", outdir, s.name);
 	FILE *pages = fopen(path, "w");
 	if (!pages)
@@ -1205,15 +1258,18 @@ static int run_spec(const char *specpath, const char *outdir)
 	}
 	if (fclose(pages) != 0)
 		die("cannot write ", "pages list");
+	free(s.content);
 	return 0;
 }
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: mkfixture SPEC OUTDIR\n"
-		"       mkfixture --corrupt KIND:CASE[+gz] SPEC OUTFILE\n"
+		"usage: mkfixture [--content RAWFILE] SPEC OUTDIR\n"
+		"       mkfixture [--content RAWFILE] --corrupt KIND:CASE[+gz] SPEC OUTFILE\n"
 		"       mkfixture --corrupt empty|garbage|subpage[+gz] SPEC OUTFILE\n"
+		"--content: page bytes from a raw memory file (also the spec key\n"
+		"           content_from FILE) instead of the content rule\n"
 		"cases: short-header truncated-body dump-type gz-truncated (any dump)\n"
 		"       runs-overflow pages-mismatch zero-pages overlap (full)\n"
 		"       zero-pages bitmap-eof pages-count first-page-eof short-subheader\n"
@@ -1223,9 +1279,15 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+	const char *content = NULL;
+	if (argc >= 3 && strcmp(argv[1], "--content") == 0) {
+		content = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc == 5 && strcmp(argv[1], "--corrupt") == 0)
-		return run_corrupt(argv[2], argv[3], argv[4]);
+		return run_corrupt(argv[2], argv[3], argv[4], content);
 	if (argc != 3 || argv[1][0] == '-')
 		usage();
-	return run_spec(argv[1], argv[2]);
+	return run_spec(argv[1], argv[2], content);
 }

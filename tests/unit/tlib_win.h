@@ -48,8 +48,9 @@ struct tw_spec {
 };
 
 /* Defaults: 5/3/1 threads, 3/4/0 items (1/2/0 IO), Delayed damaged at
- * item 1, max_items 4096, bugcheck 0xe2 (0x96 with no_pattern), 32 MiB,
- * 2 CPUs. build 9200 or damage win8 make a Windows 8 world. */
+ * item 1, max_items 4096, bugcheck 0xe2 (mkwin makes it 0x96 for
+ * no_pattern), 32 MiB, 2 CPUs. build 9200 or damage win8 make a Windows 8
+ * world. */
 void tw_spec_init(struct tw_spec *s, uint32_t build, int pae, uint64_t seed);
 const char *tw_damage_name(enum tw_damage d);
 /* -1 when unknown. */
@@ -71,7 +72,8 @@ struct tw_thread {
 	uint32_t pid, tid;
 	uint32_t teb, win32thread;
 	uint32_t state;   /* KTHREAD.State: 5 Waiting, 2 Running */
-	int straddles;    /* QueueListEntry crosses a page boundary */
+	int straddles;    /* KTHREAD header on one page, QueueListEntry on
+			     the next */
 };
 
 struct tw_item {

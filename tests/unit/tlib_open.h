@@ -1,0 +1,23 @@
+/* Opening a generated world (tlib_win) as a raw image in memory, with its
+ * address space and kernel: shared by the kernel, module and work-queue
+ * unit tests. */
+#ifndef EXQ_TLIB_OPEN_H
+#define EXQ_TLIB_OPEN_H
+
+#include "exq.h"
+#include "tlib_win.h"
+
+struct t_env {
+	struct tw_world *w;
+	exq_image *img;
+	exq_vspace *vs;
+	exq_kernel *k;
+};
+
+/* Builds the world of spec s and opens it; fails the test on error. */
+void t_env_open(struct t_env *e, const struct tw_spec *s);
+/* Opens (again) over e->w->mem, e.g. after a test damaged it. */
+void t_env_reopen(struct t_env *e, const exq_kernel_opts *ko);
+void t_env_close(struct t_env *e);
+
+#endif
