@@ -65,6 +65,14 @@ if [ -r "$REAL" ]; then
 	expect_rc 0 "info text on the real triage dump" "$EXQ" info "$REAL"
 	grep -q "151 drivers" "$T/out" && ok "text names the 151 drivers" || nok "text lacks driver count"
 	grep -q "cannot be walked" "$T/out" && ok "text says queues cannot be walked" || nok "text lacks the triage note"
+	expect_rc 0 "modules --json on the real triage dump" "$EXQ" modules --json "$REAL"
+	n=$(grep -c '"name": "[^"][^"]*"' "$T/out")
+	[ "$n" -eq 151 ] && ok "151 drivers with names" || nok "modules lists $n named drivers, want 151"
+	grep -q '"name": "ntoskrnl.exe", "base": "0xfffff8047ba00000"' "$T/out" ||
+		grep -A1 '"name": "ntoskrnl.exe"' "$T/out" | grep -q '"base": "0xfffff8047ba00000"' &&
+		ok "first driver ntoskrnl.exe at KernBase" || nok "ntoskrnl.exe at 0xfffff8047ba00000 not listed"
+	expect_rc 4 "queues on a triage dump" "$EXQ" queues "$REAL"
+	err_has "triage dump"
 else
 	echo "# skipping real-dump checks: $REAL is absent"
 fi

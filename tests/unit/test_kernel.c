@@ -110,12 +110,50 @@ static void found_without_kdbg(void **state)
 	t_env_close(&e);
 }
 
+/* A KDBG-shaped block that names hal.dll as KernBase, earlier in physical
+ * memory than the real one: the KDBG scan tries it, rejects it (not a
+ * kernel PE) with a warning, and goes on to the real kernel. */
+static void kdbg_scan_decoy(void **state)
+{
+	struct tw_spec s;
+	struct t_env e;
+	uint64_t pfn, pa;
+	size_t i;
+	int warned = 0;
+	(void)state;
+	tw_spec_init(&s, 7601, 1, 0xb01);
+	s.phys_size = 16u << 20;
+	t_env_open(&e, &s);
+	for (pfn = 1; pfn < e.w->npages && (e.w->used[pfn] || !tw_present(e.w, pfn)); pfn++)
+		;
+	assert_true(pfn < e.w->npages);
+	assert_int_equal(tw_vtop(e.w, e.w->kdbg, &pa), 0);
+	assert_true(pfn * 4096 < pa); /* the decoy comes first */
+	memcpy(e.w->mem + pfn * 4096 + 0x10, "KDBG", 4);
+	e.w->mem[pfn * 4096 + 0x14] = 0x40; /* Size 0x340 */
+	e.w->mem[pfn * 4096 + 0x15] = 0x03;
+	memcpy(e.w->mem + pfn * 4096 + 0x18, &e.w->modules[1].base, 4);
+	t_env_reopen(&e, NULL);
+	assert_string_equal(exq_kernel_get_info(e.k)->base_source, "kdbg-scan");
+	assert_int_equal(exq_kernel_get_info(e.k)->base, e.w->kernel_base);
+	for (i = 0; i < exq_image_warning_count(e.img); i++)
+		if (strstr(exq_image_warning(e.img, i), "kdbg-scan") &&
+		    strstr(exq_image_warning(e.img, i), "rejected"))
+			warned = 1;
+	if (!warned)
+		for (i = 0; i < exq_image_warning_count(e.img); i++)
+			print_message("warning: %s\n", exq_image_warning(e.img, i));
+	assert_true(warned);
+	t_env_close(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_build),
 		cmocka_unit_test(overrides),
 		cmocka_unit_test(found_without_kdbg),
+		cmocka_unit_test(kdbg_scan_decoy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
