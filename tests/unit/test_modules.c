@@ -59,16 +59,16 @@ static void list_matches_truth(void **state)
 
 static void symbols(void **state)
 {
-	char b[200];
+	char b[200], want[200];
 	const struct tw_module *mod = &env.w->modules[2];
 	(void)state;
 	assert_int_equal(exq_symbolize(env.k, mod->base + 0x1234, b, sizeof(b)), EXQ_OK);
-	snprintf(b + 100, 100, "%s+0x1234", mod->name);
-	assert_string_equal(b, b + 100);
+	snprintf(want, sizeof(want), "%.64s+0x1234", mod->name);
+	assert_string_equal(b, want);
 	assert_int_equal(exq_symbolize(env.k, env.w->exqueueworkitem + 3, b, sizeof(b)), EXQ_OK);
 	assert_int_equal(exq_symbolize_export(env.k, env.w->exqueueworkitem + 3, b, sizeof(b)), EXQ_OK);
-	snprintf(b + 100, 100, "%s!ExQueueWorkItem+0x3", env.w->kernel_name);
-	assert_string_equal(b, b + 100);
+	snprintf(want, sizeof(want), "%.64s!ExQueueWorkItem+0x3", env.w->kernel_name);
+	assert_string_equal(b, want);
 	/* outside every module: NOTFOUND and the bare address */
 	assert_int_equal(exq_symbolize(env.k, 0x1000, b, sizeof(b)), EXQ_NOTFOUND);
 	assert_string_equal(b, "0x1000");
