@@ -119,6 +119,16 @@ exq_status exq__src_gzip_stats(const exq__source *src, size_t *npoints,
 /* --- end of gzip test knobs. */
 /* True when the source starts with the gzip magic (1f 8b 08). */
 int exq__src_is_gzip(exq__source *src);
+/* Flattened makedumpfile stream (src_flat.c): true when src starts with
+ * the "makedumpfile" signature; _open rebuilds the regular layout over
+ * inner (indexed, no temporary file; owns inner when own_inner, also on
+ * failure); _nrecords: data records indexed (0 for other sources). */
+int exq__src_is_flat(exq__source *src);
+exq_status exq__src_flat_open(exq__source **out, exq__source *inner,
+			      int own_inner, exq__err *err);
+size_t exq__src_flat_nrecords(const exq__source *src);
+/* The file descriptor of a file source, -1 for any other source. */
+int exq__src_fd(const exq__source *src);
 
 /* Bounds-checked read: off + len beyond the end is EXQ_CORRUPT with a
  * message naming the offsets. */
@@ -147,6 +157,47 @@ struct exq__format {
 extern const struct exq__format exq__fmt_windmp32;
 extern const struct exq__format exq__fmt_windmp64;
 extern const struct exq__format exq__fmt_raw;
+#if EXQ_WITH_KDUMPFILE
+extern const struct exq__format exq__fmt_elf;   /* fmt_kdump.c */
+extern const struct exq__format exq__fmt_kdump; /* fmt_kdump.c */
+#endif
+#if EXQ_WITH_KDUMPFILE
+/* CPU state and other notes of VM cores (fmt_kdump_notes.c; DESIGN §4.4):
+ * QEMU's QEMUCPUState notes, CORE/NT_PRSTATUS, a Windows dump header in a
+ * VMCOREINFO note. A damaged note is a warning, never a reason to refuse
+ * the memory. */
+#define EXQ__MAX_VCPUS 4096
+struct exq__vmcpu {
+	int have_qemu, qemu_ok, have_prstatus;
+	char why[128]; /* why the QEMU note is unusable */
+	uint64_t cr[5], rip, rsp, cs_flags;
+	uint64_t pr_pc, pr_sp;
+	int pr_wide; /* x86_64 prstatus */
+};
+struct exq__vmnotes {
+	struct exq__vmcpu *cpu; /* ncpu entries */
+	size_t ncpu, cap;
+	size_t nqemu, nprstatus; /* notes seen (may exceed EXQ__MAX_VCPUS) */
+	int have_windows_header;
+};
+/* Parse one note area (where: "PT_NOTE 3", "kdump notes" for messages). */
+exq_status exq__vmnotes_parse(exq_image *img, struct exq__vmnotes *n,
+			      const uint8_t *buf, size_t len,
+			      const char *where);
+/* Set img->info (cpus, machine, paging, DTB "qemu-note", context) from
+ * the notes and the vCPU chosen with exq_image_set_cpu (default 0).
+ * elf_machine: e_machine, 0 for kdump; nr_cpus: the kdump header's, 0
+ * for ELF. EXQ_INVALID when the chosen vCPU does not exist. */
+exq_status exq__vmnotes_apply(exq_image *img, struct exq__vmnotes *n,
+			      uint16_t elf_machine, uint32_t nr_cpus);
+void exq__vmnotes_free(struct exq__vmnotes *n);
+#endif
+/* Windows dump header facts (fmt_windmp.c) from a PAGEDUMP / PAGEDU64
+ * header found elsewhere (QEMU's vmcoreinfo note): version, build,
+ * machine, paging, DTB ("header"), KDBG, bugcheck... into img->info.
+ * EXQ__NOPROBE when h is not such a header or is shorter than one. */
+exq_status exq__windmp_header_facts(exq_image *img, const uint8_t *h,
+				    size_t len);
 
 /* Small direct-mapped cache of physical pages (page-table walks read the
  * same few pages over and over). */
@@ -165,6 +216,8 @@ struct exq_image {
 	int have_dtb_override;
 	uint64_t dtb_override;
 	exq_paging paging_override;
+	unsigned cpu; /* exq_image_set_cpu: vCPU whose state is used */
+	int have_cpu;
 	int open;
 	exq__source *src;
 	const struct exq__format *fmt;
