@@ -78,6 +78,8 @@ void cli_fill_from_kernel(json_object *doc, json_object *image,
 			  const exq_kernel *k);
 int cli_open_kernel(const struct opts *o, exq_image *img, exq_vspace **vs,
 		    exq_kernel **k);
+/* The kernel overrides of the command line (--kernel-base, --modules-list). */
+void cli_kernel_opts(const struct opts *o, exq_kernel_opts *ko);
 
 int cmd_info(const struct opts *o);
 int cmd_modules(const struct opts *o);

@@ -338,11 +338,7 @@ static exq_kernel *find_kernel(const struct opts *o, exq_image *img,
 			 exq_image_error(img));
 		return NULL;
 	}
-	memset(&ko, 0, sizeof(ko));
-	ko.have_kernel_base = o->have_kernel_base;
-	ko.kernel_base = o->kernel_base;
-	ko.have_module_list = o->have_modules_list;
-	ko.module_list = o->modules_list;
+	cli_kernel_opts(o, &ko);
 	st = exq_kernel_open(&k, *vs, &ko);
 	if (st != EXQ_OK) {
 		snprintf(why, whylen, "kernel not found: %s", exq_image_error(img));

@@ -69,6 +69,15 @@ void cli_kernel_text(const exq_kernel *k)
 		       ki->pdb_age);
 }
 
+void cli_kernel_opts(const struct opts *o, exq_kernel_opts *ko)
+{
+	memset(ko, 0, sizeof(*ko));
+	ko->have_kernel_base = o->have_kernel_base;
+	ko->kernel_base = o->kernel_base;
+	ko->have_module_list = o->have_modules_list;
+	ko->module_list = o->modules_list;
+}
+
 int cli_open_kernel(const struct opts *o, exq_image *img, exq_vspace **vs,
 		    exq_kernel **k)
 {
@@ -78,11 +87,7 @@ int cli_open_kernel(const struct opts *o, exq_image *img, exq_vspace **vs,
 	*vs = cli_vspace(o, img, &code);
 	if (!*vs)
 		return code;
-	memset(&ko, 0, sizeof(ko));
-	ko.have_kernel_base = o->have_kernel_base;
-	ko.kernel_base = o->kernel_base;
-	ko.have_module_list = o->have_modules_list;
-	ko.module_list = o->modules_list;
+	cli_kernel_opts(o, &ko);
 	st = exq_kernel_open(k, *vs, &ko);
 	if (st != EXQ_OK)
 		return cli_fail(o, st == EXQ_NOTFOUND ? EXIT_NOTFOUND

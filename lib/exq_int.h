@@ -283,6 +283,23 @@ static inline int exq__mul_ovf(uint64_t a, uint64_t b, uint64_t *r)
 	return __builtin_mul_overflow(a, b, r);
 }
 
+/* Cycle detection for list walks: an open-addressing set of the nodes
+ * visited. cap is a power of two larger than the number of nodes ever
+ * added (walks are bounded, so callers size it from their bound); 0 marks
+ * an empty slot (a walk never gets there: a read at VA 0 fails first).
+ * Returns 1 when node was visited before. */
+static inline int exq__visited(uint64_t *set, size_t cap, uint64_t node)
+{
+	size_t h = (size_t)((node * 0x9E3779B97F4A7C15ull) >> 24) & (cap - 1);
+	while (set[h]) {
+		if (set[h] == node)
+			return 1;
+		h = (h + 1) & (cap - 1);
+	}
+	set[h] = node;
+	return 0;
+}
+
 /* FILETIME helpers, UTF-16 decoding. */
 size_t exq__utf16le_to_utf8(const uint8_t *in, size_t in_units, char *out,
 			    size_t out_size);

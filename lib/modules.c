@@ -78,19 +78,6 @@ static char *read_ustr(exq_kernel *k, const uint8_t *p,
 	return out;
 }
 
-/* Open-addressing set of visited nodes: a node seen twice is a cycle. */
-static int seen_before(uint64_t *set, size_t cap, uint64_t node)
-{
-	size_t h = (size_t)((node * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
-	while (set[h]) {
-		if (set[h] == node)
-			return 1;
-		h = (h + 1) & (cap - 1);
-	}
-	set[h] = node;
-	return 0;
-}
-
 static exq_status add_module(exq_kernel *k, uint64_t node,
 			     const struct ldr_layout *L, const uint8_t *e)
 {
@@ -138,7 +125,7 @@ static exq_status walk(exq_kernel *k)
 					  MAX_MODULES);
 			break;
 		}
-		if (seen_before(set, 2 * MAX_MODULES, node)) {
+		if (exq__visited(set, 2 * MAX_MODULES, node)) {
 			st = exq__err_set(&k->img->err, EXQ_CORRUPT,
 					  "module list cycle: entry 0x%" PRIx64
 					  " links back to 0x%" PRIx64,

@@ -356,18 +356,6 @@ static void add_error(exq_wq_queue *q, int status, uint64_t node,
 	va_end(ap);
 }
 
-static int seen(uint64_t *set, size_t cap, uint64_t node)
-{
-	size_t h = (size_t)((node * 0x9E3779B97F4A7C15ull) >> 24) & (cap - 1);
-	while (set[h]) {
-		if (set[h] == node)
-			return 1;
-		h = (h + 1) & (cap - 1);
-	}
-	set[h] = node;
-	return 0;
-}
-
 static size_t pow2_at_least(size_t n)
 {
 	size_t c = 16;
@@ -399,7 +387,7 @@ static void walk_list(struct walker *w, exq_wq_queue *q, uint64_t head,
 			add_error(q, EXQ_LIMIT, prev, next, "more than %zu %s (--max-items)", max, what);
 			break;
 		}
-		if (seen(set, cap, next)) {
+		if (exq__visited(set, cap, next)) {
 			add_error(q, -1, prev, next, "%s list cycle: Flink of 0x%" PRIx64
 				  " points back to 0x%x", what, prev, next);
 			break;
