@@ -43,6 +43,8 @@ struct opts {
 	const char *pattern; /* --pattern HEX */
 	uint32_t pattern_offset;
 	size_t max_items;
+	int have_cpu; /* --cpu N: vCPU of a VM core */
+	unsigned cpu;
 };
 
 /* "0x…" lower-case hex, no padding. buf must hold 19 bytes. */

@@ -26,7 +26,8 @@ static const char usage_text[] =
 	"\n"
 	"options:\n"
 	"  --json            one JSON document on stdout (schema exq/1)\n"
-	"  --format NAME     force the image format (raw, windmp32, windmp64)\n"
+	"  --format NAME     force the image format (raw, windmp32, windmp64,\n"
+	"                    elf, kdump)\n"
 	"  --dtb ADDR        use this DTB (CR3)\n"
 	"  --paging MODE     x86, pae or x64\n"
 	"  --kernel-base VA  ntoskrnl's base\n"
@@ -36,6 +37,8 @@ static const char usage_text[] =
 	"                    an extra pattern for ExQueueWorkItem ('57 81 C6 ?? ?? ?? ?\?'\n"
 	"                    with the imm32 at N)\n"
 	"  --max-items N     bound on each list walk (default 4096)\n"
+	"  --cpu N           vCPU whose saved state (QEMU note: CR3) a VM core's\n"
+	"                    DTB comes from (default 0)\n"
 	"  -o FILE           (read) write raw bytes to FILE\n"
 	"  -v, -q            more / less on stderr\n"
 	"  --progress        show progress of long scans (default on a TTY)\n"
@@ -183,6 +186,8 @@ exq_image *cli_open(const struct opts *o, const char *path, int *code)
 	}
 	if (o->have_dtb)
 		exq_image_set_dtb(img, o->dtb);
+	if (o->have_cpu)
+		exq_image_set_cpu(img, o->cpu);
 	if (o->paging)
 		exq_image_set_paging(img, !strcmp(o->paging, "x86")   ? EXQ_PAGING_X86
 					  : !strcmp(o->paging, "pae") ? EXQ_PAGING_PAE
@@ -301,6 +306,12 @@ static int parse_args(int argc, char **argv, struct opts *o, int *code)
 			if (!v || strspn(v, "0123456789") != strlen(v) || parse_u64(v, &n) || n < 1 || n > 1000000)
 				return *code = usage_error(o, "--max-items needs a number from 1 to 1000000, got '%s'", v ? v : ""), -1;
 			o->max_items = (size_t)n;
+		} else if (take_value(argc, argv, &i, "--cpu", &v)) {
+			uint64_t n;
+			if (!v || strspn(v, "0123456789") != strlen(v) || parse_u64(v, &n) || n >= 4096)
+				return *code = usage_error(o, "--cpu needs a vCPU number from 0 to 4095, got '%s'", v ? v : ""), -1;
+			o->cpu = (unsigned)n;
+			o->have_cpu = 1;
 		} else if (take_value(argc, argv, &i, "--modules-list", &v)) {
 			if (parse_u64(v, &o->modules_list))
 				return *code = usage_error(o, "--modules-list needs an address, got '%s'", v ? v : ""), -1;

@@ -77,7 +77,8 @@ EXQ_API exq_image *exq_image_new(void);
 /* Closes and frees; accepts NULL. */
 EXQ_API void exq_image_free(exq_image *img);
 
-/* Force a format by name ("raw", "windmp32", "windmp64"); NULL probes. */
+/* Force a format by name ("raw", "windmp32", "windmp64", "elf", "kdump");
+ * NULL probes. */
 EXQ_API exq_status exq_image_set_format(exq_image *img, const char *name);
 
 /* Overrides applied when the image is opened (and recorded as
@@ -160,7 +161,7 @@ typedef struct exq_triage_info {
 /* What the image says about itself. Owned by the image; valid until
  * exq_image_free(). Fields are only ever appended. */
 typedef struct exq_image_info {
-	const char *format;    /* "raw", "windmp32", "windmp64" */
+	const char *format;    /* "raw", "windmp32", "windmp64", "elf", "kdump" */
 	const char *dump_type; /* "full", "kernel", "bitmap", "bitmap-kernel",
 				  "triage", "raw" */
 	int gzip;              /* read through the gzip source */
@@ -516,6 +517,17 @@ EXQ_API exq_status exq_workq_walk(exq_kernel *k, const exq_workq_opts *opts,
 EXQ_API void exq_workq_free(exq_workq *wq); /* accepts NULL */
 
 /* ------------------------------------------------------- end work queues */
+
+/* ------------------------------------------------------ VM snapshots
+ * (fmt_kdump.c — DESIGN §4.4) */
+
+/* The vCPU whose saved state (QEMU CPU note: CR3, CR4, CR0) gives the DTB,
+ * paging mode and context of an ELF core or kdump file; default 0. Applied
+ * when the image is opened: a vCPU the image has no state for makes the
+ * open fail with EXQ_INVALID. Other formats ignore it. */
+EXQ_API exq_status exq_image_set_cpu(exq_image *img, unsigned cpu);
+
+/* -------------------------------------------------- end VM snapshots */
 
 #ifdef __cplusplus
 }

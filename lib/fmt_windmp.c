@@ -796,6 +796,21 @@ static exq_status probe64(exq_image *img)
 	return dmp_probe(img, &lay64);
 }
 
+exq_status exq__windmp_header_facts(exq_image *img, const uint8_t *h,
+				    size_t len)
+{
+	const struct layout *L;
+	if (len >= lay64.hdr_size && memcmp(h, lay64.sig, 8) == 0)
+		L = &lay64;
+	else if (len >= lay32.hdr_size && memcmp(h, lay32.sig, 8) == 0)
+		L = &lay32;
+	else
+		return EXQ__NOPROBE;
+	parse_common(img, L, h);
+	img->info.dump_type_code = exq__le32(h + L->dump_type);
+	return EXQ_OK;
+}
+
 const struct exq__format exq__fmt_windmp32 = {"windmp32", probe32,
 					       dmp_read_page, dmp_close};
 const struct exq__format exq__fmt_windmp64 = {"windmp64", probe64,

@@ -10,6 +10,10 @@
 static const struct exq__format *const formats[] = {
 	&exq__fmt_windmp32,
 	&exq__fmt_windmp64,
+#if EXQ_WITH_KDUMPFILE
+	&exq__fmt_elf,
+	&exq__fmt_kdump,
+#endif
 	&exq__fmt_raw,
 };
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))
@@ -64,11 +68,16 @@ exq_status exq_image_set_format(exq_image *img, const char *name)
 		for (i = 0; i < NFORMATS; i++)
 			if (strcmp(formats[i]->name, name) == 0)
 				break;
-		if (i == NFORMATS)
+		if (i == NFORMATS) {
+			char known[128] = "";
+			for (i = 0; i < NFORMATS; i++)
+				snprintf(known + strlen(known),
+					 sizeof(known) - strlen(known), "%s%s",
+					 i ? ", " : "", formats[i]->name);
 			return exq__err_set(&img->err, EXQ_INVALID,
-					    "unknown format '%s' (known: raw, "
-					    "windmp32, windmp64)",
-					    name);
+					    "unknown format '%s' (known: %s)",
+					    name, known);
+		}
 		copy = strdup(name);
 		if (!copy)
 			return exq__err_set(&img->err, EXQ_NOMEM,
@@ -93,6 +102,15 @@ exq_status exq_image_set_paging(exq_image *img, exq_paging paging)
 	if (!img || (unsigned)paging > EXQ_PAGING_X64)
 		return EXQ_INVALID;
 	img->paging_override = paging;
+	return EXQ_OK;
+}
+
+exq_status exq_image_set_cpu(exq_image *img, unsigned cpu)
+{
+	if (!img)
+		return EXQ_INVALID;
+	img->cpu = cpu;
+	img->have_cpu = 1;
 	return EXQ_OK;
 }
 

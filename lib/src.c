@@ -115,6 +115,12 @@ static void file_close(exq__source *src)
 
 static const struct exq__source_ops file_ops = {"file", file_read, file_close};
 
+int exq__src_fd(const exq__source *src)
+{
+	return src && src->ops == &file_ops ? ((struct file_priv *)src->priv)->fd
+					    : -1;
+}
+
 exq_status exq__src_file_open(exq__source **out, const char *path,
 			      exq__err *err)
 {

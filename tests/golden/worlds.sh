@@ -112,6 +112,13 @@ while read -r name opts; do
 		note "$T/err"
 		continue
 	fi
+	# the ELF core forms too (QEMU note with the world's CR3), when exq
+	# reads them (built with libkdumpfile)
+	elf=""
+	if ! "$EXQ" info --format elf /dev/null 2>&1 | grep -q "unknown format"; then
+		elf="elf32 elf64"
+		echo "kinds raw dmp32-full dmp32-kernel dmp32-bitmap $elf" >> "$W/$name.spec"
+	fi
 	if ! "$TOOLS/mkfixture" "$W/$name.spec" "$W" 2> "$T/err" < /dev/null; then
 		nok "$name: mkfixture $name.spec"
 		note "$T/err"
@@ -131,7 +138,7 @@ while read -r name opts; do
 	fi
 	printf '{ "schema": "exq/1", "command": "info",\n  "image": { "format": "raw", "dump_type": "raw" } }\n' \
 		> "$W/$name.raw.world.json"
-	for kind in raw dmp32-full dmp32-kernel dmp32-bitmap; do
+	for kind in raw dmp32-full dmp32-kernel dmp32-bitmap $elf; do
 		for gz in "" .gz; do
 			img=$W/$name.$kind$gz
 			case $kind in

@@ -6,7 +6,8 @@
  *
  * From one spec (fixtures/specs/NAME.spec, format in fixtures/README.md) it
  * writes, for every kind the spec asks for (raw, dmp32-full, dmp32-kernel,
- * dmp32-bitmap, dmp64-full, dmp64-bitmap):
+ * dmp32-bitmap, dmp64-full, dmp64-bitmap, and the ELF cores elf32 and
+ * elf64 — ELF64 with EM_386 — with a QEMU CPU note per CPU):
  *   NAME.KIND                 the image
  *   NAME.KIND.gz              the same, gzip-compressed
  *   NAME.KIND.expect.json     expected subset of `exq info --json`
@@ -40,11 +41,11 @@
 #define MAX_PHYS_PAGES (64u * 1024u * 1024u / PAGE)
 
 enum kind { K_RAW, K_D32FULL, K_D32KERNEL, K_D32BITMAP, K_D64FULL, K_D64BITMAP,
-	    K_COUNT };
+	    K_ELF32, K_ELF64, K_COUNT };
 
 static const char *const kind_names[K_COUNT] = {
 	"raw", "dmp32-full", "dmp32-kernel", "dmp32-bitmap", "dmp64-full",
-	"dmp64-bitmap"
+	"dmp64-bitmap", "elf32", "elf64"
 };
 
 struct range {
@@ -674,6 +675,86 @@ static void header64(const struct spec *s, enum kind k, uint8_t *h)
 	put32(h + 0x1044, s->suite_mask);
 }
 
+static int is_elf(enum kind k)
+{
+	return k == K_ELF32 || k == K_ELF64;
+}
+
+/* ELF core as QEMU's dump-guest-memory writes it (elf32: ELFCLASS32,
+ * elf64: ELFCLASS64 with EM_386, as QEMU 7.2 does for 32-bit guests): one
+ * PT_NOTE with a "QEMU" note (QEMUCPUState, 440 bytes: CR0 0x80000011 at
+ * 0x188, CR3 = dtb at 0x1A0, CR4 = PAE bit per the spec at 0x1A8) per
+ * CPU, then one PT_LOAD per run (p_paddr = the run), pages from a page
+ * boundary after the notes. */
+static void build_elf(const struct spec *s, enum kind k, struct buf *out)
+{
+	int w = k == K_ELF64;
+	size_t ehsz = w ? 64 : 52, phsz = w ? 56 : 32, nph = 1 + s->nruns;
+	size_t nsz = (size_t)s->cpus * (12 + 8 + 440);
+	uint64_t pages = total_run_pages(s), at;
+	size_t first = (size_t)round_up(ehsz + nph * phsz + nsz, PAGE);
+	out->len = first + (size_t)pages * PAGE;
+	out->p = xcalloc(out->len, 1);
+	uint8_t *h = out->p;
+	memcpy(h, "\x7f" "ELF", 4);
+	h[4] = (uint8_t)(w ? 2 : 1);
+	h[5] = 1;
+	h[6] = 1;
+	put16(h + 16, 4); /* ET_CORE */
+	put16(h + 18, 3); /* EM_386 */
+	put32(h + 20, 1);
+	if (w) {
+		put64(h + 32, ehsz);
+		put16(h + 52, (uint16_t)ehsz);
+		put16(h + 54, (uint16_t)phsz);
+		put16(h + 56, (uint16_t)nph);
+	} else {
+		put32(h + 28, (uint32_t)ehsz);
+		put16(h + 40, (uint16_t)ehsz);
+		put16(h + 42, (uint16_t)phsz);
+		put16(h + 44, (uint16_t)nph);
+	}
+	at = first;
+	for (size_t i = 0; i < nph; i++) {
+		uint8_t *ph = h + ehsz + i * phsz;
+		uint64_t off = i ? at : ehsz + nph * phsz;
+		uint64_t pa = i ? s->runs[i - 1].first * PAGE : 0;
+		uint64_t sz = i ? s->runs[i - 1].count * PAGE : nsz;
+		put32(ph, i ? 1 : 4);
+		if (w) {
+			put64(ph + 8, off);
+			put64(ph + 16, pa);
+			put64(ph + 24, pa);
+			put64(ph + 32, sz);
+			put64(ph + 40, sz);
+		} else {
+			put32(ph + 4, (uint32_t)off);
+			put32(ph + 8, (uint32_t)pa);
+			put32(ph + 12, (uint32_t)pa);
+			put32(ph + 16, (uint32_t)sz);
+			put32(ph + 20, (uint32_t)sz);
+		}
+		if (i)
+			at += sz;
+	}
+	uint8_t *n = h + ehsz + nph * phsz;
+	for (uint32_t c = 0; c < s->cpus; c++, n += 12 + 8 + 440) {
+		put32(n, 5);
+		put32(n + 4, 440);
+		memcpy(n + 12, "QEMU", 4);
+		uint8_t *d = n + 20;
+		put32(d, 1);
+		put32(d + 4, 440);
+		put64(d + 0x188, 0x80000011u);
+		put64(d + 0x1A0, s->dtb);
+		put64(d + 0x1A8, s->pae ? 0x20 : 0);
+	}
+	uint8_t *dst = out->p + first;
+	for (size_t i = 0; i < s->nruns; i++)
+		for (uint64_t p = 0; p < s->runs[i].count; p++, dst += PAGE)
+			page_fill(s, dst, s->runs[i].first + p);
+}
+
 /* Where things sit in a built dump, for --corrupt. */
 struct layout {
 	uint64_t hdr_size;   /* 0x1000 or 0x2000; 0 for raw */
@@ -689,6 +770,10 @@ static void build_kind(const struct spec *s, enum kind k, const uint8_t *held,
 	memset(lay, 0, sizeof *lay);
 	for (uint64_t p = 0; p < s->phys_pages; p++)
 		npages += held[p];
+	if (is_elf(k)) {
+		build_elf(s, k, out);
+		return;
+	}
 	if (k == K_RAW) {
 		out->len = (size_t)(runs_end(s) * PAGE);
 		out->p = xcalloc(out->len, 1);
@@ -896,6 +981,21 @@ static void write_expect(const char *path, const struct spec *s, enum kind k,
 		present = whole.count;
 		fprintf(f, "  \"pages_present\": %" PRIu64 ",\n  \"header\": null,\n"
 			   "  \"warnings\": []\n}\n", present);
+		fclose(f);
+		return;
+	}
+	if (is_elf(k)) {
+		fprintf(f,
+			"  \"image\": { \"format\": \"elf\", \"dump_type\": \"elf\", "
+			"\"machine\": \"x86\", \"paging\": \"%s\",\n"
+			"    \"dtb\": \"0x%" PRIx64 "\", \"dtb_source\": \"qemu-note\", "
+			"\"gzip\": %s },\n  \"cpus\": %" PRIu32 ",\n",
+			s->pae ? "pae" : "x86",
+			s->dtb & (s->pae ? ~(uint64_t)0x1f : ~(uint64_t)0xfff),
+			gz ? "true" : "false", s->cpus);
+		expect_runs(f, s->runs, s->nruns);
+		fprintf(f, "  \"pages_present\": %" PRIu64 "\n}\n",
+			total_run_pages(s));
 		fclose(f);
 		return;
 	}

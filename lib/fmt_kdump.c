@@ -1,0 +1,708 @@
+/* VM memory snapshots (DESIGN §4.4): ELF cores ("elf": QEMU / libvirt
+ * dump-guest-memory, VirtualBox dumpvmcore) and kdump-compressed files
+ * ("kdump": `dump-guest-memory -z`, makedumpfile), plain or flattened.
+ *
+ * exq reads the container's own headers (ELF program headers, the kdump
+ * header, sub-header and bitmap, the notes) for the runs and the CPU state,
+ * and leaves the page data to libkdumpfile 0.5.1: whole 4 KiB pages through
+ * KDUMP_MACHPHYSADDR into the image's page cache. Never KDUMP_KVADDR (it
+ * identity-maps VAs inside QEMU RAM segments), never arch.name (QEMU writes
+ * x86_64 for any guest), never memory.pagemap (0.5.1 loops forever on
+ * `dump-guest-memory -p` files). A page outside the runs read from the
+ * headers is NODATA before libkdumpfile is asked.
+ *
+ * libkdumpfile wants a file descriptor, and exq's sources are abstract:
+ *  - a plain file: a dup of the file source's descriptor (no copy);
+ *  - an ELF core read through gzip or from memory: exq maps PT_LOAD
+ *    segments itself (file offset = p_offset + PA - p_paddr) and reads
+ *    through the source, so a compressed core needs no uncompressed copy;
+ *  - a kdump file read through gzip, from memory, or rebuilt from a
+ *    flattened stream: copied into an anonymous memfd (never a file in
+ *    the user's directories), bounded by KDUMP_COPY_MAX; a bigger one is
+ *    LIMIT with a message saying to decompress it first. kdump files are
+ *    compressed per page, so the copy is about the size of the input.
+ *
+ * Header offsets: ELF from the System V gABI; kdump from makedumpfile's
+ * disk_dump_header / kdump_sub_header as QEMU declares them packed
+ * (include/sysemu/dump.h: DiskDumpHeader32/64, KdumpSubHeader32/64). The
+ * notes (QEMU CPU state, NT_PRSTATUS, VMCOREINFO) are in
+ * fmt_kdump_notes.c. */
+#include "exq_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libkdumpfile/kdumpfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MAX_PHDRS (1u << 20)
+#define MAX_NOTES_BYTES (16u << 20)
+#define MAX_BITMAP_BYTES (256u << 20)
+#define KDUMP_COPY_MAX (1ull << 30)
+#define COPY_CHUNK (1u << 20)
+
+#define PT_LOAD 1
+#define PT_NOTE 4
+#define ET_CORE 4
+#define PN_XNUM 0xffff
+
+struct seg {
+	uint64_t pa, size, off; /* file-backed part of a PT_LOAD */
+	uint64_t maxend;        /* max pa + size over this and earlier segs */
+};
+
+struct vmc {
+	exq__source *c;    /* the container: img->src or flat */
+	exq__source *flat; /* owned, when the input is a flattened stream */
+	struct seg *segs;  /* ELF, sorted by pa */
+	size_t nsegs;
+	kdump_ctx_t *kd;   /* NULL: direct reads through segs */
+	int fd;
+	struct exq__vmnotes notes;
+};
+
+static void vmc_close(exq_image *img)
+{
+	struct vmc *v = img->fmt_priv;
+	if (!v)
+		return;
+	if (v->kd)
+		kdump_free(v->kd);
+	if (v->fd >= 0)
+		close(v->fd);
+	exq__src_close(v->flat);
+	free(v->segs);
+	exq__vmnotes_free(&v->notes);
+	free(v);
+	img->fmt_priv = NULL;
+}
+
+/* ----------------------------------------------------- libkdumpfile */
+
+static exq_status copy_to_memfd(exq_image *img, exq__source *c, int *fd_out)
+{
+	uint8_t *buf;
+	uint64_t off;
+	int fd;
+	if (c->size > KDUMP_COPY_MAX)
+		return exq__err_set(&img->err, EXQ_LIMIT,
+				    "the %s data is 0x%llx bytes, above exq's "
+				    "limit of 0x%llx for the in-memory copy "
+				    "libkdumpfile reads; decompress it to a "
+				    "plain file first",
+				    c->ops->name, (unsigned long long)c->size,
+				    (unsigned long long)KDUMP_COPY_MAX);
+	fd = memfd_create("exq-vmcore", MFD_CLOEXEC);
+	if (fd < 0)
+		return exq__err_set(&img->err, EXQ_UNSUPPORTED,
+				    "cannot make the in-memory copy libkdumpfile "
+				    "needs for %s data (memfd_create: %s); "
+				    "decompress it to a plain file first",
+				    c->ops->name, strerror(errno));
+	buf = malloc(COPY_CHUNK);
+	if (!buf) {
+		close(fd);
+		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	}
+	for (off = 0; off < c->size;) {
+		size_t n = c->size - off < COPY_CHUNK ? (size_t)(c->size - off)
+						      : COPY_CHUNK;
+		exq_status st = exq__src_read(c, off, buf, n, &img->err);
+		ssize_t w = st == EXQ_OK ? pwrite(fd, buf, n, (off_t)off) : -1;
+		if (st != EXQ_OK || w != (ssize_t)n) {
+			if (st == EXQ_OK)
+				st = exq__err_set(&img->err, EXQ_IO,
+						  "writing the in-memory copy at "
+						  "0x%llx: %s",
+						  (unsigned long long)off,
+						  w < 0 ? strerror(errno)
+							: "short write");
+			free(buf);
+			close(fd);
+			return st;
+		}
+		off += n;
+	}
+	free(buf);
+	*fd_out = fd;
+	return EXQ_OK;
+}
+
+/* Give libkdumpfile a descriptor of the container (see the top). */
+static exq_status kd_open(exq_image *img, struct vmc *v, int need)
+{
+	int fd = exq__src_fd(v->c);
+	kdump_status ks;
+	exq_status st;
+	if (fd >= 0) {
+		v->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (v->fd < 0)
+			return exq__err_set(&img->err, EXQ_IO, "dup: %s",
+					    strerror(errno));
+	} else if (!need) {
+		return EXQ_OK; /* ELF through gzip / memory: direct reads */
+	} else if ((st = copy_to_memfd(img, v->c, &v->fd)) != EXQ_OK) {
+		return st;
+	}
+	v->kd = kdump_new();
+	if (!v->kd)
+		return exq__err_set(&img->err, EXQ_NOMEM,
+				    "out of memory (kdump_new)");
+	ks = kdump_open_fd(v->kd, v->fd);
+	if (ks != KDUMP_OK)
+		return exq__err_set(&img->err, EXQ_DEP, "libkdumpfile: %s",
+				    kdump_get_err(v->kd));
+	return EXQ_OK;
+}
+
+static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
+{
+	struct vmc *v = img->fmt_priv;
+	uint64_t pa = pfn << EXQ__PAGE_SHIFT;
+	if (!exq__pfn_in_image(img, pfn))
+		return EXQ_NODATA;
+	if (v->kd) {
+		size_t got = EXQ__PAGE_SIZE;
+		kdump_status ks =
+			kdump_read(v->kd, KDUMP_MACHPHYSADDR, pa, page, &got);
+		if (ks == KDUMP_OK && got == EXQ__PAGE_SIZE)
+			return EXQ_OK;
+		if (ks == KDUMP_ERR_NODATA)
+			return EXQ_NODATA;
+		return exq__err_set(&img->err, EXQ_DEP,
+				    "libkdumpfile: reading PA 0x%llx: %s",
+				    (unsigned long long)pa,
+				    ks == KDUMP_OK ? "short read"
+						   : kdump_get_err(v->kd));
+	}
+	/* Direct: the last segment starting at or before pa, then back
+	 * while an earlier one may still reach it (segments may overlap in
+	 * `-p` files). */
+	size_t lo = 0, hi = v->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->segs[mid].pa <= pa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo > 0 && v->segs[lo - 1].maxend > pa) {
+		const struct seg *s = &v->segs[--lo];
+		if (pa >= s->pa && s->size - (pa - s->pa) >= EXQ__PAGE_SIZE)
+			return exq__src_read(v->c, s->off + (pa - s->pa), page,
+					     EXQ__PAGE_SIZE, &img->err);
+	}
+	return EXQ_NODATA;
+}
+
+/* ---------------------------------------------------------------- runs */
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const struct seg *x = a, *y = b;
+	return x->pa < y->pa ? -1 : x->pa > y->pa;
+}
+
+/* Runs = the union of the segments' whole pages (segments may repeat or
+ * overlap a physical range: `-p` files key segments by VA). */
+static exq_status segs_to_runs(exq_image *img, struct vmc *v)
+{
+	exq_run *runs;
+	size_t i, n = 0;
+	exq_status st;
+	uint64_t maxend = 0;
+	qsort(v->segs, v->nsegs, sizeof(*v->segs), seg_cmp);
+	runs = calloc(v->nsegs ? v->nsegs : 1, sizeof(*runs));
+	if (!runs)
+		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	for (i = 0; i < v->nsegs; i++) {
+		struct seg *s = &v->segs[i];
+		uint64_t first = (s->pa + EXQ__PAGE_SIZE - 1) >> EXQ__PAGE_SHIFT;
+		uint64_t end = (s->pa + s->size) >> EXQ__PAGE_SHIFT;
+		if (s->pa + s->size > maxend)
+			maxend = s->pa + s->size;
+		s->maxend = maxend;
+		if (end <= first)
+			continue;
+		if (n && first <= runs[n - 1].base_page + runs[n - 1].page_count) {
+			uint64_t e = runs[n - 1].base_page + runs[n - 1].page_count;
+			if (end > e)
+				runs[n - 1].page_count += end - e;
+			continue;
+		}
+		runs[n].base_page = first;
+		runs[n].page_count = end - first;
+		n++;
+	}
+	st = n ? exq__image_set_runs(img, runs, n)
+	       : exq__err_set(&img->err, EXQ_CORRUPT,
+			      "no PT_LOAD segment holds a whole page of "
+			      "physical memory");
+	free(runs);
+	return st;
+}
+
+/* ----------------------------------------------------------------- ELF */
+
+struct ehdr {
+	int is64;
+	uint16_t machine, phentsize;
+	uint32_t phnum;
+	uint64_t phoff;
+};
+
+static exq_status elf_header(exq_image *img, exq__source *c, struct ehdr *e)
+{
+	uint8_t h[64];
+	uint64_t shoff;
+	uint16_t shentsize, type;
+	if (c->size < 52 || exq__src_read(c, 0, h, 52, &img->err) ||
+	    memcmp(h, "\x7f" "ELF", 4) != 0)
+		return EXQ__NOPROBE;
+	type = exq__le16(h + 16);
+	if (h[4] != 1 && h[4] != 2)
+		return EXQ__NOPROBE;
+	if (type != ET_CORE)
+		return EXQ__NOPROBE; /* an executable, object...: not a dump */
+	e->is64 = h[4] == 2;
+	if (h[5] != 1)
+		return exq__err_set(&img->err, EXQ_UNSUPPORTED,
+				    "big-endian ELF core (EI_DATA %u): exq reads "
+				    "x86 little-endian cores",
+				    h[5]);
+	if (e->is64 && (c->size < 64 || exq__src_read(c, 0, h, 64, &img->err)))
+		return exq__err_set(&img->err, EXQ_CORRUPT,
+				    "ELF64 core shorter than its 64-byte header");
+	e->machine = exq__le16(h + 18);
+	if (e->machine != 3 && e->machine != 62)
+		return exq__err_set(&img->err, EXQ_UNSUPPORTED,
+				    "ELF core for e_machine %u (exq reads EM_386 "
+				    "3 and EM_X86_64 62)",
+				    e->machine);
+	e->phoff = e->is64 ? exq__le64(h + 32) : exq__le32(h + 28);
+	shoff = e->is64 ? exq__le64(h + 40) : exq__le32(h + 32);
+	e->phentsize = exq__le16(h + (e->is64 ? 54 : 42));
+	e->phnum = exq__le16(h + (e->is64 ? 56 : 44));
+	shentsize = exq__le16(h + (e->is64 ? 58 : 46));
+	if (e->phnum == PN_XNUM) { /* the real count is section 0's sh_info */
+		uint8_t sh[4];
+		uint64_t at = shoff + (e->is64 ? 44 : 28);
+		if (shentsize < (e->is64 ? 64 : 40) || at < shoff ||
+		    exq__src_read(c, at, sh, 4, &img->err))
+			return exq__err_set(&img->err, EXQ_CORRUPT,
+					    "e_phnum is PN_XNUM but section "
+					    "header 0 (e_shoff 0x%llx) is not in "
+					    "the file",
+					    (unsigned long long)shoff);
+		e->phnum = exq__le32(sh);
+	}
+	if (e->phentsize < (e->is64 ? 56 : 32))
+		return exq__err_set(&img->err, EXQ_CORRUPT,
+				    "e_phentsize %u is smaller than an ELF%d "
+				    "program header",
+				    e->phentsize, e->is64 ? 64 : 32);
+	if (e->phnum == 0 || e->phnum > MAX_PHDRS)
+		return exq__err_set(&img->err, e->phnum ? EXQ_LIMIT : EXQ_CORRUPT,
+				    "e_phnum %u: %s", e->phnum,
+				    e->phnum ? "more program headers than exq's "
+					       "limit (1048576)"
+					     : "a core without program headers");
+	return EXQ_OK;
+}
+
+static exq_status elf_note_segment(exq_image *img, struct vmc *v,
+				   uint64_t off, uint64_t size, uint32_t i)
+{
+	uint8_t *buf;
+	exq_status st;
+	if (size > MAX_NOTES_BYTES) {
+		exq__warn(img, "PT_NOTE %u holds 0x%llx bytes, more than exq "
+			       "reads (0x%x): its notes are ignored",
+			  i, (unsigned long long)size, MAX_NOTES_BYTES);
+		return EXQ_OK;
+	}
+	buf = malloc(size ? (size_t)size : 1);
+	if (!buf)
+		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	st = exq__src_read(v->c, off, buf, (size_t)size, &img->err);
+	if (st == EXQ_OK) {
+		char where[48];
+		snprintf(where, sizeof(where), "PT_NOTE %u", i);
+		st = exq__vmnotes_parse(img, &v->notes, buf, (size_t)size,
+					where);
+	}
+	free(buf);
+	return st;
+}
+
+static exq_status elf_phdrs(exq_image *img, struct vmc *v, const struct ehdr *e)
+{
+	uint64_t len = (uint64_t)e->phnum * e->phentsize, end;
+	uint8_t *ph;
+	uint32_t i, unaligned = 0;
+	exq_status st = EXQ_OK;
+	if (exq__add_ovf(e->phoff, len, &end) || end > v->c->size)
+		return exq__err_set(&img->err, EXQ_CORRUPT,
+				    "the %u program headers at e_phoff 0x%llx run "
+				    "past the end of the file (0x%llx)",
+				    e->phnum, (unsigned long long)e->phoff,
+				    (unsigned long long)v->c->size);
+	ph = malloc((size_t)len);
+	v->segs = calloc(e->phnum, sizeof(*v->segs));
+	if (!ph || !v->segs) {
+		free(ph);
+		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	}
+	st = exq__src_read(v->c, e->phoff, ph, (size_t)len, &img->err);
+	for (i = 0; st == EXQ_OK && i < e->phnum; i++) {
+		const uint8_t *p = ph + (size_t)i * e->phentsize;
+		uint32_t type = exq__le32(p);
+		uint64_t off = e->is64 ? exq__le64(p + 8) : exq__le32(p + 4);
+		uint64_t pa = e->is64 ? exq__le64(p + 24) : exq__le32(p + 12);
+		uint64_t fsz = e->is64 ? exq__le64(p + 32) : exq__le32(p + 16);
+		if (type != PT_LOAD && type != PT_NOTE)
+			continue;
+		if (exq__add_ovf(off, fsz, &end) || end > v->c->size) {
+			st = exq__err_set(&img->err, EXQ_CORRUPT,
+					  "%s %u (0x%llx bytes at file offset "
+					  "0x%llx) runs past the end of the file "
+					  "(0x%llx; truncated?)",
+					  type == PT_LOAD ? "PT_LOAD" : "PT_NOTE",
+					  i, (unsigned long long)fsz,
+					  (unsigned long long)off,
+					  (unsigned long long)v->c->size);
+			break;
+		}
+		if (type == PT_NOTE) {
+			st = elf_note_segment(img, v, off, fsz, i);
+			continue;
+		}
+		if (exq__add_ovf(pa, fsz, &end) || end > (1ull << 52)) {
+			st = exq__err_set(&img->err, EXQ_CORRUPT,
+					  "PT_LOAD %u: p_paddr 0x%llx + p_filesz "
+					  "0x%llx goes past the 52-bit physical "
+					  "address space",
+					  i, (unsigned long long)pa,
+					  (unsigned long long)fsz);
+			break;
+		}
+		if (((pa | fsz) & (EXQ__PAGE_SIZE - 1)) && fsz)
+			unaligned++;
+		if (fsz) {
+			v->segs[v->nsegs].pa = pa;
+			v->segs[v->nsegs].size = fsz;
+			v->segs[v->nsegs].off = off;
+			v->nsegs++;
+		}
+	}
+	free(ph);
+	if (st == EXQ_OK && unaligned)
+		exq__warn(img, "%u PT_LOAD segments are not page-aligned: only "
+			       "their whole pages are read",
+			  unaligned);
+	return st;
+}
+
+static exq_status elf_probe(exq_image *img, exq__source *c, struct vmc *v)
+{
+	struct ehdr e = {0, 0, 0, 0, 0};
+	exq_status st = elf_header(img, c, &e);
+	if (st != EXQ_OK)
+		return st;
+	img->info.dump_type = "elf";
+	st = elf_phdrs(img, v, &e);
+	if (st == EXQ_OK)
+		st = segs_to_runs(img, v);
+	if (st == EXQ_OK)
+		st = exq__vmnotes_apply(img, &v->notes, e.machine, 0);
+	if (st == EXQ_OK)
+		st = kd_open(img, v, 0);
+	return st;
+}
+
+/* --------------------------------------------------------------- kdump */
+
+/* Offsets of the fields exq reads in the two header layouts (packed, as
+ * QEMU writes them; makedumpfile's natural alignment gives the same). */
+struct dd_layout {
+	const char *name;
+	uint32_t block_size, sub_hdr_size, bitmap_blocks, max_mapnr, nr_cpus;
+	/* sub-header: width of phys_base/start_pfn/end_pfn etc. */
+	uint32_t sh_vmcoreinfo_off, sh_vmcoreinfo_size, sh_note_off,
+		sh_note_size, sh_max_mapnr64, sh_len;
+	int sh_size64; /* size_vmcoreinfo / note_size are u64 */
+};
+
+static const struct dd_layout dd64 = {"64-bit", 428, 432, 436, 440, 460,
+				      32, 40, 48, 56, 96, 104, 1};
+static const struct dd_layout dd32 = {"32-bit", 416, 420, 424, 428, 448,
+				      20, 28, 32, 40, 72, 80, 0};
+
+static int good_block_size(uint32_t bs)
+{
+	return bs >= 512 && bs <= 65536 && (bs & (bs - 1)) == 0;
+}
+
+static exq_status kdump_bitmap(exq_image *img, struct vmc *v, uint64_t at,
+			       uint64_t bytes, uint64_t max_mapnr)
+{
+	uint8_t *bm;
+	uint64_t bits = bytes / 2 * 8, p;
+	exq_run *runs = NULL;
+	size_t n = 0, cap = 0;
+	exq_status st;
+	if (bytes > MAX_BITMAP_BYTES)
+		return exq__err_set(&img->err, EXQ_LIMIT,
+				    "bitmap_blocks: a 0x%llx-byte bitmap is beyond "
+				    "exq's limit (0x%x)",
+				    (unsigned long long)bytes, MAX_BITMAP_BYTES);
+	if (max_mapnr > bits) {
+		exq__warn(img, "max_mapnr 0x%llx is more than the bitmap holds "
+			       "(0x%llx pages); using the bitmap",
+			  (unsigned long long)max_mapnr,
+			  (unsigned long long)bits);
+		max_mapnr = bits;
+	}
+	bm = malloc((size_t)(bytes / 2) + 1);
+	if (!bm)
+		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	/* the second half: the pages stored in the dump */
+	st = exq__src_read(v->c, at + bytes / 2, bm, (size_t)(bytes / 2),
+			   &img->err);
+	for (p = 0; st == EXQ_OK && p < max_mapnr; p++) {
+		if ((p & 7) == 0 && bm[p >> 3] == 0) {
+			p += 7;
+			continue;
+		}
+		if (!(bm[p >> 3] & (1u << (p & 7))))
+			continue;
+		if (n && runs[n - 1].base_page + runs[n - 1].page_count == p) {
+			runs[n - 1].page_count++;
+			continue;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			exq_run *t = realloc(runs, ncap * sizeof(*t));
+			if (!t) {
+				st = exq__err_set(&img->err, EXQ_NOMEM,
+						  "out of memory");
+				break;
+			}
+			runs = t;
+			cap = ncap;
+		}
+		runs[n].base_page = p;
+		runs[n++].page_count = 1;
+	}
+	free(bm);
+	if (st == EXQ_OK)
+		st = n ? exq__image_set_runs(img, runs, n)
+		       : exq__err_set(&img->err, EXQ_CORRUPT,
+				      "the kdump bitmap marks no pages");
+	free(runs);
+	return st;
+}
+
+/* The sub-header's notes and vmcoreinfo areas. A bad offset is a warning:
+ * the memory is still readable. */
+static exq_status kdump_area(exq_image *img, struct vmc *v, uint64_t off,
+			     uint64_t size, const char *what)
+{
+	uint8_t *buf;
+	uint64_t end;
+	exq_status st;
+	if (!size)
+		return EXQ_OK;
+	if (exq__add_ovf(off, size, &end) || end > v->c->size ||
+	    size > MAX_NOTES_BYTES) {
+		exq__warn(img, "kdump sub-header: %s area (0x%llx bytes at "
+			       "0x%llx) is not inside the file (0x%llx) or is "
+			       "too large; ignored",
+			  what, (unsigned long long)size,
+			  (unsigned long long)off,
+			  (unsigned long long)v->c->size);
+		return EXQ_OK;
+	}
+	buf = malloc((size_t)size);
+	if (!buf)
+		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	st = exq__src_read(v->c, off, buf, (size_t)size, &img->err);
+	if (st == EXQ_OK && strcmp(what, "notes") == 0)
+		st = exq__vmnotes_parse(img, &v->notes, buf, (size_t)size,
+					"kdump notes");
+	else if (st == EXQ_OK &&
+		 exq__windmp_header_facts(img, buf, (size_t)size) == EXQ_OK)
+		v->notes.have_windows_header = 1;
+	free(buf);
+	return st;
+}
+
+static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
+{
+	uint8_t h[464], sh[104];
+	const struct dd_layout *L;
+	uint32_t version, bs, sub_blocks, bm_blocks, nr_cpus;
+	uint64_t max_mapnr, bm_off, end = 0;
+	exq_status st;
+
+	if (c->size < 8 || exq__src_read(c, 0, h, 8, &img->err) ||
+	    (memcmp(h, "KDUMP   ", 8) && memcmp(h, "DISKDUMP", 8)))
+		return EXQ__NOPROBE;
+	img->info.dump_type = "kdump";
+	if (c->size < sizeof(h) ||
+	    exq__src_read(c, 0, h, sizeof(h), &img->err))
+		return exq__err_set(&img->err, EXQ_CORRUPT,
+				    "the file (0x%llx bytes) is shorter than a "
+				    "kdump header",
+				    (unsigned long long)c->size);
+	version = exq__le32(h + 8);
+	/* The layout follows the writer's pointer width, which the header
+	 * does not name reliably (QEMU's utsname says x86_64 for every
+	 * guest): take the one whose block_size is a block size. */
+	L = good_block_size(exq__le32(h + dd64.block_size)) ? &dd64
+	    : good_block_size(exq__le32(h + dd32.block_size)) ? &dd32
+							       : NULL;
+	if (!L)
+		return exq__err_set(&img->err, EXQ_CORRUPT,
+				    "kdump header: block_size is 0x%x (64-bit "
+				    "layout) or 0x%x (32-bit): neither is a "
+				    "power of two from 512 to 65536",
+				    exq__le32(h + dd64.block_size),
+				    exq__le32(h + dd32.block_size));
+	bs = exq__le32(h + L->block_size);
+	sub_blocks = exq__le32(h + L->sub_hdr_size);
+	bm_blocks = exq__le32(h + L->bitmap_blocks);
+	max_mapnr = exq__le32(h + L->max_mapnr);
+	nr_cpus = exq__le32(h + L->nr_cpus);
+	if (bs != EXQ__PAGE_SIZE)
+		return exq__err_set(&img->err, EXQ_UNSUPPORTED,
+				    "kdump block_size %u: exq reads 4 KiB pages",
+				    bs);
+	bm_off = (1ull + sub_blocks) * bs;
+	if (!bm_blocks || exq__add_ovf(bm_off, (uint64_t)bm_blocks * bs, &end) ||
+	    end > c->size)
+		return exq__err_set(&img->err, EXQ_CORRUPT,
+				    "kdump header (%s): sub_hdr_size %u and "
+				    "bitmap_blocks %u put the bitmap at 0x%llx.."
+				    "0x%llx, not inside the file (0x%llx)",
+				    L->name, sub_blocks, bm_blocks,
+				    (unsigned long long)bm_off,
+				    (unsigned long long)end,
+				    (unsigned long long)c->size);
+	memset(sh, 0, sizeof(sh));
+	if (sub_blocks &&
+	    exq__src_read(c, bs, sh, L->sh_len, &img->err) != EXQ_OK)
+		return exq__err_ctx(&img->err, EXQ_CORRUPT, "kdump sub-header");
+	if (version >= 6 && sub_blocks)
+		max_mapnr = exq__le64(sh + L->sh_max_mapnr64);
+	st = kdump_bitmap(img, v, bm_off, (uint64_t)bm_blocks * bs, max_mapnr);
+	if (st != EXQ_OK)
+		return exq__err_ctx(&img->err, st, "kdump bitmap");
+	if (version >= 3 && sub_blocks)
+		st = kdump_area(img, v, exq__le64(sh + L->sh_vmcoreinfo_off),
+				L->sh_size64 ? exq__le64(sh + L->sh_vmcoreinfo_size)
+					     : exq__le32(sh + L->sh_vmcoreinfo_size),
+				"vmcoreinfo");
+	if (st == EXQ_OK && version >= 4 && sub_blocks)
+		st = kdump_area(img, v, exq__le64(sh + L->sh_note_off),
+				L->sh_size64 ? exq__le64(sh + L->sh_note_size)
+					     : exq__le32(sh + L->sh_note_size),
+				"notes");
+	if (st == EXQ_OK)
+		st = exq__vmnotes_apply(img, &v->notes, 0, nr_cpus);
+	if (st == EXQ_OK)
+		st = kd_open(img, v, 1);
+	return st;
+}
+
+/* ----------------------------------------------------------- the probes */
+
+/* The container: the source itself, or the regular file rebuilt from a
+ * flattened stream. For a flattened stream, *magic gets the first bytes
+ * of the rebuilt file without building the whole index when its first
+ * record starts at 0 (makedumpfile and QEMU write the header first). */
+static exq_status vmc_start(exq_image *img, struct vmc **out)
+{
+	struct vmc *v = calloc(1, sizeof(*v));
+	exq_status st;
+	if (!v)
+		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	v->fd = -1;
+	img->fmt_priv = v;
+	v->c = img->src;
+	if (exq__src_is_flat(img->src)) {
+		st = exq__src_flat_open(&v->flat, img->src, 0, &img->err);
+		if (st != EXQ_OK)
+			return exq__err_ctx(&img->err, st, "flattened stream");
+		v->c = v->flat;
+	}
+	*out = v;
+	return EXQ_OK;
+}
+
+/* Cheap look at what a flattened stream holds: the data of its first
+ * record when that record starts at offset 0. */
+static int flat_peek(exq_image *img, uint8_t *m, size_t n)
+{
+	uint8_t h[16];
+	if (!exq__src_is_flat(img->src) || img->src->size < 0x1000 + 16 + n ||
+	    exq__src_read(img->src, 0x1000, h, 16, &img->err) ||
+	    exq__be64(h) != 0 || exq__be64(h + 8) < n ||
+	    exq__src_read(img->src, 0x1000 + 16, m, n, &img->err))
+		return 0;
+	return 1;
+}
+
+static int looks_elf(const uint8_t *m)
+{
+	return memcmp(m, "\x7f" "ELF", 4) == 0;
+}
+
+static int looks_kdump(const uint8_t *m)
+{
+	return memcmp(m, "KDUMP   ", 8) == 0 || memcmp(m, "DISKDUMP", 8) == 0;
+}
+
+static exq_status probe_common(exq_image *img, int want_elf)
+{
+	uint8_t m[8];
+	struct vmc *v = NULL;
+	exq_status st;
+	int flat = exq__src_is_flat(img->src);
+	if (flat) {
+		if (flat_peek(img, m, 8) &&
+		    !(want_elf ? looks_elf(m) : looks_kdump(m)))
+			return EXQ__NOPROBE;
+	} else if (img->src->size < 8 ||
+		   exq__src_read(img->src, 0, m, 8, &img->err) ||
+		   !(want_elf ? looks_elf(m) : looks_kdump(m))) {
+		return EXQ__NOPROBE;
+	}
+	st = vmc_start(img, &v);
+	if (st != EXQ_OK)
+		return st;
+	st = want_elf ? elf_probe(img, v->c, v) : kdump_probe(img, v->c, v);
+	if (st == EXQ__NOPROBE && flat && !want_elf &&
+	    (exq__src_read(v->c, 0, m, 8, &img->err) || !looks_elf(m)))
+		return exq__err_set(&img->err, EXQ_UNSUPPORTED,
+				    "the flattened stream holds neither a "
+				    "kdump nor an ELF core");
+	return st;
+}
+
+static exq_status elf_probe_top(exq_image *img)
+{
+	return probe_common(img, 1);
+}
+
+static exq_status kdump_probe_top(exq_image *img)
+{
+	return probe_common(img, 0);
+}
+
+const struct exq__format exq__fmt_elf = {"elf", elf_probe_top, vmc_read_page,
+					  vmc_close};
+const struct exq__format exq__fmt_kdump = {"kdump", kdump_probe_top,
+					    vmc_read_page, vmc_close};
