@@ -115,6 +115,27 @@ for img in "$Q/qemu.elf.gz" "$Q/qemu.kdump.gz" "$Q/qemu.raw.gz" "$W/qemu.elf" "$
 	fi
 done
 
+# Structures that straddle two virtual pages mapped to non-adjacent
+# physical pages: `read --va` gives the same bytes on ELF, kdump and raw.
+for va in $(grep -o '"va": "0x[0-9a-f]*ff[0-9a-f]"' "$Q/world.queues.json" | sed 's/.*"\(0x[0-9a-f]*\)"/\1/'); do
+	pa1=$("$EXQ" vtop --json "$va" "$W/qemu.elf" 2> /dev/null | sed -n 's/^  "pa": "\(0x[0-9a-f]*\)".*/\1/p')
+	pa2=$("$EXQ" vtop --json $(printf '0x%x' $((va + 0x10))) "$W/qemu.elf" 2> /dev/null | sed -n 's/^  "pa": "\(0x[0-9a-f]*\)".*/\1/p')
+	if [ -z "$pa1" ] || [ -z "$pa2" ] || [ $((pa2 - pa1)) -eq 16 ]; then
+		nok "$va: does not straddle non-adjacent physical pages (PA $pa1 / $pa2)"
+		continue
+	fi
+	same=1
+	"$EXQ" read --va "$va" 32 -o "$W/va.raw" "$Q/qemu.raw.gz" 2> /dev/null || same=0
+	for img in "$W/qemu.elf" "$W/qemu.kdump" "$Q/qemu.elf.gz" "$Q/qemu.kdump.gz"; do
+		"$EXQ" read --va "$va" 32 -o "$W/va.out" "$img" 2> /dev/null && cmp -s "$W/va.raw" "$W/va.out" || same=0
+	done
+	if [ $same = 1 ]; then
+		ok "read --va $va (32 bytes over PA $pa1 and $pa2): same bytes on raw, ELF and kdump"
+	else
+		nok "read --va $va differs between raw, ELF and kdump"
+	fi
+done
+
 "$EXQ" info --json --cpu 1 "$Q/qemu.elf.gz" > "$W/out.json" 2> "$W/err"
 rc=$?
 if [ $rc -eq 0 ] && grep -q 'vCPU 1: paging is off' "$W/out.json" &&
