@@ -6,6 +6,8 @@
 #   make check       the same tests under ASan+UBSan in build-check/
 #   make demo        deps, build, run exq on a bundled fixture
 #   make bench       benchmarks (writes nothing to git by itself)
+#   make fuzz        libFuzzer targets (clang-14) over tests/fuzz/corpus,
+#                    FUZZ_TIME seconds each, in build-fuzz/
 #   make install     PREFIX=/usr/local DESTDIR=  (header, libs, exq.pc, CLI)
 
 PREFIX ?= /usr/local
@@ -95,7 +97,7 @@ $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/exq.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(JSON_CFLAGS) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/tests/%.o: tests/%.c $(wildcard tests/unit/*.h) lib/exq_int.h include/exq.h
+$(BUILD)/tests/%.o: tests/%.c $(wildcard tests/unit/*.h tests/fuzz/*.h) lib/exq_int.h include/exq.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CMOCKA_CFLAGS) $(KDUMP_CFLAGS) $(ZLIB_CFLAGS) $(CFLAGS_ALL) -c $< -o $@
 
@@ -169,7 +171,47 @@ clean:
 	rm -rf build build-check build-fuzz
 
 help:
-	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # mkwin includes the world builder (tests/unit/tlib_win.c) as source.
 $(BUILD)/tools/mkwin: tests/unit/tlib_win.c tests/unit/tlib_win.h
+# mkbad (the malformed-input corpus) includes it and the dump builders.
+$(BUILD)/tools/mkbad: tests/unit/tlib_win.c tests/unit/tlib_win.h tests/unit/tlib_dump.c
+
+# ------------------------------------------------------------ fuzzing
+# `make fuzz FUZZ_TIME=s [FUZZ_TARGETS="open pe"]`: clang-14 + libFuzzer,
+# ASan+UBSan, in build-fuzz/ (portable core: WITH_KDUMPFILE=0). Only this
+# path needs clang. The entry code of each target (tests/fuzz/fuzz_*.c)
+# is also linked into test_regress, which replays the corpus and every
+# input that once crashed (tests/fuzz/regress/) in `make test`.
+FUZZ_CC ?= clang-14
+FUZZ_TIME ?= 60
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/fuzz/fuzz_*.c) tests/fuzz/fworld.c)
+FUZZ_HELP_OBJ := $(patsubst %.c,$(BUILD)/%.o,tests/fuzz/fworld.c tests/unit/tlib_win.c \
+	tests/unit/tlib_dump.c)
+.PHONY: fuzz fuzz-bins fuzz-corpus
+
+fuzz:
+	@sh scripts/deps.sh --fuzz
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) WITH_KDUMPFILE=0 \
+		OPT="-O1 -g" CFLAGS="-DEXQ_LIBFUZZER -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+		LDFLAGS="$(FUZZ_SAN)" FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz-bins
+	@sh tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_HELP_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
+
+# Regenerate the seed corpora (tests/fuzz/corpus/) from the generators.
+fuzz-corpus: $(BUILD)/fuzz-mkseeds
+	$(BUILD)/fuzz-mkseeds tests/fuzz/corpus
+
+$(BUILD)/fuzz-mkseeds: $(BUILD)/tests/fuzz/mkseeds.o $(FUZZ_OBJ) $(TESTLIB_OBJ) $(STATIC)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIB_LIBS)
+
+$(BUILD)/tests/test_regress: $(BUILD)/tests/unit/test_regress.o $(FUZZ_OBJ) $(TESTLIB_OBJ) $(STATIC)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIB_LIBS)

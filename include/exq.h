@@ -428,6 +428,7 @@ EXQ_API exq_status exq_symbolize_export(exq_kernel *k, uint64_t addr,
  * (workq.c — DESIGN §7) */
 
 #define EXQ_WQ_DEFAULT_MAX_ITEMS 4096
+#define EXQ_WQ_MAX_ITEMS_CAP (1u << 20) /* larger max_items are clamped */
 #define EXQ_WQ_DEFAULT_WINDOW 0x100
 
 /* An instruction pattern carrying the VA of ExWorkerQueue as an imm32:
@@ -442,7 +443,8 @@ typedef struct exq_wq_pattern {
 typedef struct exq_workq_opts {
 	int have_va;      /* --exworkerqueue: skip the search */
 	uint64_t va;
-	size_t max_items; /* per list; 0 = EXQ_WQ_DEFAULT_MAX_ITEMS */
+	size_t max_items; /* per list; 0 = EXQ_WQ_DEFAULT_MAX_ITEMS; at most
+			     EXQ_WQ_MAX_ITEMS_CAP */
 	uint32_t window;  /* bytes of ExQueueWorkItem scanned; 0 = default */
 	/* Extra patterns tried before the built-in table. */
 	const exq_wq_pattern *patterns;

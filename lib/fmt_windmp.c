@@ -313,7 +313,9 @@ static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 			      uint64_t bits, uint64_t first_off,
 			      uint64_t claimed, const struct bm_fields *f)
 {
-	uint64_t bytes = (bits + 7) / 8, end, set = 0, avail, nblocks, b;
+	/* not (bits + 7) / 8: that wraps to 0 for bits near 2^64 */
+	uint64_t bytes = bits / 8 + ((bits & 7) != 0), end, set = 0, avail,
+		 nblocks, b;
 	size_t nr = 0, cap = 0;
 	exq_run *runs = NULL;
 	exq_status st;

@@ -265,14 +265,15 @@ exq_status exq__image_set_runs(exq_image *img, const exq_run *runs, size_t n)
 	for (i = 0; i < n; i++) {
 		uint64_t end;
 		if (exq__add_ovf(copy[i].base_page, copy[i].page_count, &end) ||
-		    end > (1ull << 52)) {
+		    end > (1ull << (52 - EXQ__PAGE_SHIFT))) { /* pages */
+			exq_status st = exq__err_set(
+				&img->err, EXQ_CORRUPT,
+				"run at page 0x%llx with 0x%llx pages goes "
+				"past the 52-bit physical address space",
+				(unsigned long long)copy[i].base_page,
+				(unsigned long long)copy[i].page_count);
 			free(copy);
-			return exq__err_set(&img->err, EXQ_CORRUPT,
-					    "run at page 0x%llx with 0x%llx pages "
-					    "goes past the 52-bit physical "
-					    "address space",
-					    (unsigned long long)runs[i].base_page,
-					    (unsigned long long)runs[i].page_count);
+			return st;
 		}
 		if (i + 1 < n && end > copy[i + 1].base_page) {
 			exq_status st = exq__err_set(

@@ -234,7 +234,8 @@ static exq_status scan_patterns(struct walker *w, const exq_workq_opts *o)
 							    : &builtin[p - o->npatterns];
 		struct pat pp;
 		size_t off, j;
-		if (parse_pattern(pt->hex, &pp) || pt->imm_offset + 4 > pp.len)
+		if (parse_pattern(pt->hex, &pp) || pp.len < 4 ||
+		    pt->imm_offset > pp.len - 4) /* no uint32 wrap */
 			return exq__err_set(&w->img->err, EXQ_INVALID,
 					    "pattern '%s' is not hex bytes with ?? "
 					    "wildcards holding the imm32 at %u",
@@ -639,6 +640,8 @@ exq_status exq_workq_walk(exq_kernel *k, const exq_workq_opts *opts,
 	w.vs = k->vs;
 	w.img = k->img;
 	w.max_items = opts->max_items ? opts->max_items : EXQ_WQ_DEFAULT_MAX_ITEMS;
+	if (w.max_items > EXQ_WQ_MAX_ITEMS_CAP) /* sizes the visited set */
+		w.max_items = EXQ_WQ_MAX_ITEMS_CAP;
 	w.wq = calloc(1, sizeof(*w.wq));
 	if (!w.wq)
 		return EXQ_NOMEM;

@@ -3,6 +3,8 @@
 # Quick (a few dpkg queries) when everything is there.
 set -eu
 PKGS="make gcc pkg-config zlib1g-dev libkdumpfile-dev libcmocka-dev libjson-c-dev"
+# `deps.sh --fuzz` (make fuzz only): clang and its libFuzzer runtime.
+[ "${1:-}" = --fuzz ] && PKGS="$PKGS clang-14 libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -98,6 +98,8 @@ struct gen {
 };
 
 static void fail(struct gen *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void fail(struct gen *g, const char *fmt, ...)
 {
 	va_list ap;
 	if (g->failed)
