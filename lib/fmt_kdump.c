@@ -445,6 +445,18 @@ static int good_block_size(uint32_t bs)
 	return bs >= 512 && bs <= 65536 && (bs & (bs - 1)) == 0;
 }
 
+static int layout_fits(const uint8_t *h, const struct dd_layout *L,
+		       uint64_t size)
+{
+	uint32_t bs = exq__le32(h + L->block_size);
+	uint64_t sub = exq__le32(h + L->sub_hdr_size);
+	uint64_t bm = exq__le32(h + L->bitmap_blocks);
+	uint32_t cpus = exq__le32(h + L->nr_cpus);
+	if (!good_block_size(bs) || !bm || cpus == 0 || cpus > 4096)
+		return 0;
+	return (1 + sub + bm) * bs <= size;
+}
+
 static exq_status kdump_bitmap(exq_image *img, struct vmc *v, uint64_t at,
 			       uint64_t bytes, uint64_t max_mapnr)
 {
@@ -560,8 +572,13 @@ static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
 	version = exq__le32(h + 8);
 	/* The layout follows the writer's pointer width, which the header
 	 * does not name reliably (QEMU's utsname says x86_64 for every
-	 * guest): take the one whose block_size is a block size. */
-	L = good_block_size(exq__le32(h + dd64.block_size)) ? &dd64
+	 * guest): take the one whose fields hang together — a block size,
+	 * a bitmap inside the file — preferring 64-bit; a block size alone
+	 * is not enough (the 32-bit max_mapnr sits where the 64-bit
+	 * block_size does, and 8192 pages is a power of two). */
+	L = layout_fits(h, &dd64, c->size)   ? &dd64
+	    : layout_fits(h, &dd32, c->size) ? &dd32
+	    : good_block_size(exq__le32(h + dd64.block_size)) ? &dd64
 	    : good_block_size(exq__le32(h + dd32.block_size)) ? &dd32
 							       : NULL;
 	if (!L)

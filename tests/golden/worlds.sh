@@ -1,7 +1,11 @@
 #!/bin/sh
 # Generated Windows worlds (tests/tools/mkwin, fixtures/specs/worlds.txt):
 # each world is written as raw memory plus its truth, then wrapped by
-# mkfixture (content_from) as PAGEDUMP full / kernel / bitmap and .gz.
+# mkfixture (content_from) as PAGEDUMP full / kernel / bitmap and .gz, and,
+# when exq is built with libkdumpfile, as the VM snapshots QEMU writes: ELF
+# cores (elf32, elf64) and kdump-compressed files (kdump: the regular file;
+# kdump-flat: the flattened stream of `dump-guest-memory -z`), each with
+# QEMU CPU notes holding the world's CR3.
 # Checks, for every world:
 #   - mkwin and mkfixture succeed and every file exists;
 #   - `exq info --json` on every container exits 0 and contains the expected
@@ -112,12 +116,13 @@ while read -r name opts; do
 		note "$T/err"
 		continue
 	fi
-	# the ELF core forms too (QEMU note with the world's CR3), when exq
-	# reads them (built with libkdumpfile)
-	elf=""
+	# the VM snapshot forms too (ELF cores, kdump-compressed plain and
+	# flattened; QEMU notes with the world's CR3), when exq reads them
+	# (built with libkdumpfile)
+	vm=""
 	if ! "$EXQ" info --format elf /dev/null 2>&1 | grep -q "unknown format"; then
-		elf="elf32 elf64"
-		echo "kinds raw dmp32-full dmp32-kernel dmp32-bitmap $elf" >> "$W/$name.spec"
+		vm="elf32 elf64 kdump kdump-flat"
+		echo "kinds raw dmp32-full dmp32-kernel dmp32-bitmap $vm" >> "$W/$name.spec"
 	fi
 	if ! "$TOOLS/mkfixture" "$W/$name.spec" "$W" 2> "$T/err" < /dev/null; then
 		nok "$name: mkfixture $name.spec"
@@ -130,6 +135,11 @@ while read -r name opts; do
 		dmp32-bitmap.gz; do
 		[ -s "$W/$name.$suf" ] || missing="$missing $suf"
 	done
+	for suf in $vm; do
+		for f in "$suf" "$suf.gz" "$suf.expect.json" "$suf.gz.expect.json"; do
+			[ -s "$W/$name.$f" ] || missing="$missing $f"
+		done
+	done
 	if [ -z "$missing" ]; then
 		ok "$name: world and containers generated"
 	else
@@ -138,7 +148,7 @@ while read -r name opts; do
 	fi
 	printf '{ "schema": "exq/1", "command": "info",\n  "image": { "format": "raw", "dump_type": "raw" } }\n' \
 		> "$W/$name.raw.world.json"
-	for kind in raw dmp32-full dmp32-kernel dmp32-bitmap $elf; do
+	for kind in raw dmp32-full dmp32-kernel dmp32-bitmap $vm; do
 		for gz in "" .gz; do
 			img=$W/$name.$kind$gz
 			case $kind in

@@ -6,8 +6,10 @@
  *
  * From one spec (fixtures/specs/NAME.spec, format in fixtures/README.md) it
  * writes, for every kind the spec asks for (raw, dmp32-full, dmp32-kernel,
- * dmp32-bitmap, dmp64-full, dmp64-bitmap, and the ELF cores elf32 and
- * elf64 — ELF64 with EM_386 — with a QEMU CPU note per CPU):
+ * dmp32-bitmap, dmp64-full, dmp64-bitmap, the ELF cores elf32 and
+ * elf64 — ELF64 with EM_386 — with a QEMU CPU note per CPU, and the
+ * kdump-compressed file of QEMU's `dump-guest-memory -z`, as a regular
+ * file (kdump) and as the flattened stream QEMU 7.2 writes (kdump-flat)):
  *   NAME.KIND                 the image
  *   NAME.KIND.gz              the same, gzip-compressed
  *   NAME.KIND.expect.json     expected subset of `exq info --json`
@@ -41,11 +43,11 @@
 #define MAX_PHYS_PAGES (64u * 1024u * 1024u / PAGE)
 
 enum kind { K_RAW, K_D32FULL, K_D32KERNEL, K_D32BITMAP, K_D64FULL, K_D64BITMAP,
-	    K_ELF32, K_ELF64, K_COUNT };
+	    K_ELF32, K_ELF64, K_KDUMP, K_KDUMPFLAT, K_COUNT };
 
 static const char *const kind_names[K_COUNT] = {
 	"raw", "dmp32-full", "dmp32-kernel", "dmp32-bitmap", "dmp64-full",
-	"dmp64-bitmap", "elf32", "elf64"
+	"dmp64-bitmap", "elf32", "elf64", "kdump", "kdump-flat"
 };
 
 struct range {
@@ -680,6 +682,30 @@ static int is_elf(enum kind k)
 	return k == K_ELF32 || k == K_ELF64;
 }
 
+/* An ELF note header with a 4-byte name ("QEMU", "CORE"; namesz 5, the
+ * name padded to 8) on zeroed bytes; returns where the desc goes. */
+static uint8_t *note_head(uint8_t *n, const char *name, uint32_t type,
+			  uint32_t descsz)
+{
+	put32(n, 5);
+	put32(n + 4, descsz);
+	put32(n + 8, type);
+	memcpy(n + 12, name, 4);
+	return n + 20;
+}
+
+/* QEMUCPUState (QEMU target/i386/arch_dump.c), 440 bytes, on zeroed
+ * bytes: version 1, CR0 0x80000011 (PE, ET, PG), CR3 = the spec's dtb,
+ * CR4.PAE per the spec; every other register 0. */
+static void qemu_cpu_state(uint8_t *d, const struct spec *s)
+{
+	put32(d, 1);
+	put32(d + 4, 440);
+	put64(d + 0x188, 0x80000011u);
+	put64(d + 0x1A0, s->dtb);
+	put64(d + 0x1A8, s->pae ? 0x20 : 0);
+}
+
 /* ELF core as QEMU's dump-guest-memory writes it (elf32: ELFCLASS32,
  * elf64: ELFCLASS64 with EM_386, as QEMU 7.2 does for 32-bit guests): one
  * PT_NOTE with a "QEMU" note (QEMUCPUState, 440 bytes: CR0 0x80000011 at
@@ -738,21 +764,231 @@ static void build_elf(const struct spec *s, enum kind k, struct buf *out)
 			at += sz;
 	}
 	uint8_t *n = h + ehsz + nph * phsz;
-	for (uint32_t c = 0; c < s->cpus; c++, n += 12 + 8 + 440) {
-		put32(n, 5);
-		put32(n + 4, 440);
-		memcpy(n + 12, "QEMU", 4);
-		uint8_t *d = n + 20;
-		put32(d, 1);
-		put32(d + 4, 440);
-		put64(d + 0x188, 0x80000011u);
-		put64(d + 0x1A0, s->dtb);
-		put64(d + 0x1A8, s->pae ? 0x20 : 0);
-	}
+	for (uint32_t c = 0; c < s->cpus; c++, n += 12 + 8 + 440)
+		qemu_cpu_state(note_head(n, "QEMU", 0, 440), s);
 	uint8_t *dst = out->p + first;
 	for (size_t i = 0; i < s->nruns; i++)
 		for (uint64_t p = 0; p < s->runs[i].count; p++, dst += PAGE)
 			page_fill(s, dst, s->runs[i].first + p);
+}
+
+static int is_kdump(enum kind k)
+{
+	return k == K_KDUMP || k == K_KDUMPFLAT;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* kdump-compressed file (makedumpfile's diskdump layout) as QEMU's
+ * `dump-guest-memory -z` (kdump-zlib) writes it for a 32-bit x86 guest on
+ * a pc machine: the 64-bit header layout (QEMU takes ELFCLASS64, hence
+ * DiskDumpHeader64 / KdumpSubHeader64, packed, whenever a guest block ends
+ * past 4 GiB, which the BIOS ROM at 0xfffc0000 always does). Every number
+ * is little-endian; unwritten bytes are zeros.
+ *   block 0      disk_dump_header: "KDUMP   ", header_version 6 at 0x8,
+ *                utsname.machine "x86_64" at 0x110 (QEMU's build target),
+ *                timestamp 0, status 1 (DUMP_DH_COMPRESSED_ZLIB) at 0x1A8,
+ *                block_size 4096 at 0x1AC, sub_hdr_size at 0x1B0,
+ *                bitmap_blocks at 0x1B4, max_mapnr at 0x1B8, nr_cpus at
+ *                0x1CC (464 bytes)
+ *   block 1      kdump_sub_header (104 bytes): phys_base 0, dump_level 1
+ *                at +0x8, offset_note at +0x30, size_note at +0x38,
+ *                max_mapnr_64 at +0x60; the notes right after it (+0x68):
+ *                per CPU an i386 NT_PRSTATUS ("CORE", 144 bytes, pid =
+ *                CPU + 1), then per CPU a "QEMU" note (QEMUCPUState, as in
+ *                the ELF kinds); sub_hdr_size = the blocks both take
+ *   bitmaps      at (1 + sub_hdr_size) * 4096: two identical bitmaps of
+ *                max_mapnr bits each rounded up to a block (bit = PFN, LSB
+ *                first), bitmap_blocks = both; a bit is set for every page
+ *                of the runs
+ *   page_desc    one per set bit in PFN order, 24 bytes: u64 offset,
+ *                u32 size, u32 flags (1 = zlib), u64 page_flags 0
+ *   page data    right after the descriptors, not block-aligned: first
+ *                one zero page, which every all-zero page's descriptor
+ *                names, then each other page: zlib (compress2,
+ *                Z_BEST_SPEED) when that is smaller than 4096 bytes, else
+ *                the raw page with flags 0
+ * max_mapnr is the PFN past the last run (QEMU: past the last guest RAM
+ * block). The file ends with the last page's data.
+ *
+ * kdump-flat is the same file as the flattened stream QEMU 7.2 writes
+ * (makedumpfile's flat format, big-endian): a 4096-byte header
+ * ("makedumpfile" NUL-padded to 16 bytes, s64 type 1, s64 version 1,
+ * zeros), then records { s64 offset, s64 size, data } in QEMU's write
+ * order — header, sub-header, notes, each bitmap block of the first
+ * bitmap followed by the same block of the second, then the flushes of
+ * two 16 KiB caches (descriptors and page data, each flushed when the
+ * next item would not fit, descriptors last) — and an end record with
+ * offset and size -1. */
+#define KD_HDR 464u
+#define KD_SUB 104u
+#define KD_CORE 144u
+#define KD_QEMU 440u
+#define KD_DESC 24u
+#define KD_CACHE 16384u
+
+struct kd_recs {
+	uint64_t (*r)[2]; /* file offset, size */
+	size_t n, cap;
+};
+
+static void kd_rec(struct kd_recs *rs, uint64_t off, uint64_t size)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 256;
+		void *t = realloc(rs->r, cap * sizeof *rs->r);
+		if (!t)
+			die("", "out of memory");
+		rs->r = t;
+		rs->cap = cap;
+	}
+	rs->r[rs->n][0] = off;
+	rs->r[rs->n++][1] = size;
+}
+
+/* QEMU's DataCache (dump/dump.c write_cache): its bytes are already in
+ * the file image; this keeps only where the records of its flushes go. */
+struct kd_cache {
+	uint64_t off;  /* file offset of the cache's first byte */
+	uint64_t used; /* bytes cached */
+};
+
+static void kd_cache_put(struct kd_cache *c, struct kd_recs *rs, uint64_t len,
+			 int sync)
+{
+	if ((!sync && c->used + len > KD_CACHE) || (sync && c->used)) {
+		kd_rec(rs, c->off, c->used);
+		c->off += c->used;
+		c->used = 0;
+	}
+	if (!sync)
+		c->used += len;
+}
+
+static int page_is_zero(const uint8_t *p)
+{
+	for (uint32_t i = 0; i < PAGE; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+static void build_kdump(const struct spec *s, enum kind k, const uint8_t *held,
+			struct buf *out)
+{
+	uint64_t maxpfn = runs_end(s), npages = 0;
+	for (uint64_t p = 0; p < s->phys_pages; p++)
+		npages += held[p];
+	uint64_t nsz = (uint64_t)s->cpus * (20 + KD_CORE + 20 + KD_QEMU);
+	uint64_t sub_blocks = round_up(KD_SUB + nsz, PAGE) / PAGE;
+	uint64_t bm_len = round_up((maxpfn + 7) / 8, PAGE);
+	uint64_t bm_off = (1 + sub_blocks) * PAGE;
+	uint64_t desc_off = bm_off + 2 * bm_len;
+	uint64_t data_off = desc_off + KD_DESC * npages;
+	size_t cap = (size_t)(data_off + (npages + 1) * PAGE);
+	uint8_t *f = xcalloc(cap, 1);
+	struct kd_recs rs = { NULL, 0, 0 };
+
+	memcpy(f, "KDUMP   ", 8);
+	put32(f + 0x8, 6);
+	memcpy(f + 12 + 4 * 65, "x86_64", 6);
+	put32(f + 0x1A8, 1);
+	put32(f + 0x1AC, PAGE);
+	put32(f + 0x1B0, (uint32_t)sub_blocks);
+	put32(f + 0x1B4, (uint32_t)(2 * bm_len / PAGE));
+	put32(f + 0x1B8, (uint32_t)maxpfn);
+	put32(f + 0x1CC, s->cpus);
+	kd_rec(&rs, 0, KD_HDR);
+
+	uint8_t *sh = f + PAGE;
+	put32(sh + 0x08, 1);
+	put64(sh + 0x30, PAGE + KD_SUB);
+	put64(sh + 0x38, nsz);
+	put64(sh + 0x60, maxpfn);
+	kd_rec(&rs, PAGE, KD_SUB);
+	uint8_t *n = sh + KD_SUB;
+	for (uint32_t c = 0; c < s->cpus; c++, n += 20 + KD_CORE)
+		put32(note_head(n, "CORE", 1, KD_CORE) + 24, c + 1);
+	for (uint32_t c = 0; c < s->cpus; c++, n += 20 + KD_QEMU)
+		qemu_cpu_state(note_head(n, "QEMU", 0, KD_QEMU), s);
+	kd_rec(&rs, PAGE + KD_SUB, nsz);
+
+	for (uint64_t p = 0; p < maxpfn; p++)
+		if (held[p]) {
+			f[bm_off + p / 8] |= (uint8_t)(1u << (p % 8));
+			f[bm_off + bm_len + p / 8] |= (uint8_t)(1u << (p % 8));
+		}
+	for (uint64_t b = 0; b < bm_len; b += PAGE) {
+		kd_rec(&rs, bm_off + b, PAGE);
+		kd_rec(&rs, bm_off + bm_len + b, PAGE);
+	}
+
+	struct kd_cache cd = { desc_off, 0 }, cp = { data_off, 0 };
+	uint8_t page[PAGE];
+	uLong zcap = compressBound(PAGE);
+	uint8_t *z = xcalloc(zcap, 1);
+	kd_cache_put(&cp, &rs, PAGE, 0); /* the zero page: already zeros */
+	for (uint64_t p = 0; p < maxpfn; p++) {
+		if (!held[p])
+			continue;
+		uint64_t at = data_off, size = PAGE;
+		uint32_t flags = 0;
+		page_fill(s, page, p);
+		int zero = page_is_zero(page);
+		if (!zero) {
+			uLongf zlen = zcap;
+			at = cp.off + cp.used;
+			if (compress2(z, &zlen, page, PAGE, Z_BEST_SPEED) == Z_OK &&
+			    zlen < PAGE) {
+				memcpy(f + at, z, zlen);
+				size = zlen;
+				flags = 1;
+			} else {
+				memcpy(f + at, page, PAGE);
+			}
+		}
+		uint8_t *d = f + cd.off + cd.used;
+		put64(d, at);
+		put32(d + 8, (uint32_t)size);
+		put32(d + 12, flags);
+		kd_cache_put(&cd, &rs, KD_DESC, 0);
+		if (!zero)
+			kd_cache_put(&cp, &rs, size, 0);
+	}
+	kd_cache_put(&cd, &rs, 0, 1);
+	kd_cache_put(&cp, &rs, 0, 1);
+	free(z);
+
+	if (k == K_KDUMP) {
+		out->p = f;
+		out->len = (size_t)cp.off;
+		free(rs.r);
+		return;
+	}
+	uint64_t len = PAGE + 16;
+	for (size_t i = 0; i < rs.n; i++)
+		len += 16 + rs.r[i][1];
+	out->p = xcalloc((size_t)len, 1);
+	out->len = (size_t)len;
+	uint8_t *o = out->p;
+	memcpy(o, "makedumpfile", 12);
+	put_be64(o + 16, 1);
+	put_be64(o + 24, 1);
+	o += PAGE;
+	for (size_t i = 0; i < rs.n; i++) {
+		put_be64(o, rs.r[i][0]);
+		put_be64(o + 8, rs.r[i][1]);
+		memcpy(o + 16, f + rs.r[i][0], (size_t)rs.r[i][1]);
+		o += 16 + rs.r[i][1];
+	}
+	put_be64(o, UINT64_MAX);
+	put_be64(o + 8, UINT64_MAX);
+	free(f);
+	free(rs.r);
 }
 
 /* Where things sit in a built dump, for --corrupt. */
@@ -772,6 +1008,10 @@ static void build_kind(const struct spec *s, enum kind k, const uint8_t *held,
 		npages += held[p];
 	if (is_elf(k)) {
 		build_elf(s, k, out);
+		return;
+	}
+	if (is_kdump(k)) {
+		build_kdump(s, k, held, out);
 		return;
 	}
 	if (k == K_RAW) {
@@ -996,6 +1236,26 @@ static void write_expect(const char *path, const struct spec *s, enum kind k,
 		expect_runs(f, s->runs, s->nruns);
 		fprintf(f, "  \"pages_present\": %" PRIu64 "\n}\n",
 			total_run_pages(s));
+		fclose(f);
+		return;
+	}
+	if (is_kdump(k)) {
+		/* what exq reads from the notes and the bitmap: the runs are
+		 * the maximal runs of set bits (touching spec runs merge) */
+		fprintf(f,
+			"  \"image\": { \"format\": \"kdump\", \"dump_type\": \"kdump\", "
+			"\"machine\": \"x86\", \"paging\": \"%s\",\n"
+			"    \"dtb\": \"0x%" PRIx64 "\", \"dtb_source\": \"qemu-note\", "
+			"\"gzip\": %s },\n  \"cpus\": %" PRIu32 ",\n",
+			s->pae ? "pae" : "x86",
+			s->dtb & (s->pae ? ~(uint64_t)0x1f : ~(uint64_t)0xfff),
+			gz ? "true" : "false", s->cpus);
+		nr = held_runs(held, s->phys_pages, &r);
+		expect_runs(f, r, nr);
+		free(r);
+		for (uint64_t p = 0; p < s->phys_pages; p++)
+			present += held[p];
+		fprintf(f, "  \"pages_present\": %" PRIu64 "\n}\n", present);
 		fclose(f);
 		return;
 	}
@@ -1225,6 +1485,8 @@ static int corrupt(const char *cs, enum kind k, const struct layout *l,
 	off_runs(k, &o_nr, &o_np, &o_r0, &st);
 	off_sub(k, l, &o_pg, &o_bits, &o_first, &o_bm, &w8);
 	int full = k == K_D32FULL || k == K_D64FULL;
+	if (is_kdump(k))
+		return 0; /* no cases of their own (gz-truncated applies) */
 	if (strcmp(cs, "short-header") == 0 && k != K_RAW) {
 		b->len = (size_t)(l->hdr_size * 3 / 4);
 	} else if (strcmp(cs, "truncated-body") == 0 && k != K_RAW) {
