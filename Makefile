@@ -89,15 +89,26 @@ cli: $(CLI)
 tests: $(TEST_BIN)
 tools: $(TOOL_BIN)
 
-$(BUILD)/lib/%.o: lib/%.c lib/exq_int.h include/exq.h
+# Objects depend on a record of the flags they were built with, so that a
+# build directory reused with other flags (WITH_KDUMPFILE, CC, SAN, CFLAGS)
+# is rebuilt instead of mixing objects.
+FLAGS_LINE := $(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(KDUMP_CFLAGS) | $(LDFLAGS) | $(LIB_LIBS)
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_LINE)' ]; then \
+		printf '%s\n' '$(FLAGS_LINE)' > $@; fi
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/lib/%.o: lib/%.c lib/exq_int.h include/exq.h $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -DEXQ_BUILDING $(ZLIB_CFLAGS) $(KDUMP_CFLAGS) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -c $< -o $@
 
-$(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/exq.h
+$(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/exq.h $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(JSON_CFLAGS) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/tests/%.o: tests/%.c $(wildcard tests/unit/*.h tests/fuzz/*.h) lib/exq_int.h include/exq.h
+$(BUILD)/tests/%.o: tests/%.c $(wildcard tests/unit/*.h tests/fuzz/*.h) lib/exq_int.h include/exq.h $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -Itests/unit $(CMOCKA_CFLAGS) $(KDUMP_CFLAGS) $(ZLIB_CFLAGS) $(CFLAGS_ALL) -c $< -o $@
 
@@ -180,22 +191,25 @@ $(BUILD)/tools/mkbad: tests/unit/tlib_win.c tests/unit/tlib_win.h tests/unit/tli
 
 # ------------------------------------------------------------ fuzzing
 # `make fuzz FUZZ_TIME=s [FUZZ_TARGETS="open pe"]`: clang-14 + libFuzzer,
-# ASan+UBSan, in build-fuzz/ (portable core: WITH_KDUMPFILE=0). Only this
-# path needs clang. The entry code of each target (tests/fuzz/fuzz_*.c)
+# ASan+UBSan, in build-fuzz/, with libkdumpfile like the default build
+# (FUZZ_KDUMPFILE=0 leaves it out: the ELF / kdump readers are then not
+# compiled and the vmcore target only reaches raw). Only this path needs
+# clang; libkdumpfile itself is not instrumented. The entry code of each target (tests/fuzz/fuzz_*.c)
 # is also linked into test_regress, which replays the corpus and every
 # input that once crashed (tests/fuzz/regress/) in `make test`.
 FUZZ_CC ?= clang-14
+FUZZ_KDUMPFILE ?= $(WITH_KDUMPFILE)
 FUZZ_TIME ?= 60
 FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/fuzz/fuzz_*.c) tests/fuzz/fworld.c)
-FUZZ_HELP_OBJ := $(patsubst %.c,$(BUILD)/%.o,tests/fuzz/fworld.c tests/unit/tlib_win.c \
+FUZZ_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/fuzz/fuzz_*.c) tests/fuzz/fworld.c tests/fuzz/fimage.c)
+FUZZ_HELP_OBJ := $(patsubst %.c,$(BUILD)/%.o,tests/fuzz/fworld.c tests/fuzz/fimage.c tests/unit/tlib_win.c \
 	tests/unit/tlib_dump.c)
 .PHONY: fuzz fuzz-bins fuzz-corpus
 
 fuzz:
 	@sh scripts/deps.sh --fuzz
-	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) WITH_KDUMPFILE=0 \
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) WITH_KDUMPFILE=$(FUZZ_KDUMPFILE) \
 		OPT="-O1 -g" CFLAGS="-DEXQ_LIBFUZZER -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
 		LDFLAGS="$(FUZZ_SAN)" FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz-bins
 	@sh tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
@@ -207,8 +221,11 @@ $(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_HELP_OBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIB_LIBS)
 
 # Regenerate the seed corpora (tests/fuzz/corpus/) from the generators.
-fuzz-corpus: $(BUILD)/fuzz-mkseeds
+# The vmcore seeds are tests/fuzz/vmcore.spec written by mkfixture as ELF
+# cores, kdump and flattened kdump, each behind a control byte (fuzz.h).
+fuzz-corpus: $(BUILD)/fuzz-mkseeds $(BUILD)/tools/mkfixture
 	$(BUILD)/fuzz-mkseeds tests/fuzz/corpus
+	sh tests/fuzz/vmseeds.sh $(BUILD)/tools/mkfixture tests/fuzz/corpus/vmcore
 
 $(BUILD)/fuzz-mkseeds: $(BUILD)/tests/fuzz/mkseeds.o $(FUZZ_OBJ) $(TESTLIB_OBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIB_LIBS)

@@ -3,29 +3,40 @@
  * ("kdump": `dump-guest-memory -z`, makedumpfile), plain or flattened.
  *
  * exq reads the container's own headers (ELF program headers, the kdump
- * header, sub-header and bitmap, the notes) for the runs and the CPU state,
- * and leaves the page data to libkdumpfile 0.5.1: whole 4 KiB pages through
- * KDUMP_MACHPHYSADDR into the image's page cache. Never KDUMP_KVADDR (it
- * identity-maps VAs inside QEMU RAM segments), never arch.name (QEMU writes
- * x86_64 for any guest), never memory.pagemap (0.5.1 loops forever on
- * `dump-guest-memory -p` files). A page outside the runs read from the
- * headers is NODATA before libkdumpfile is asked.
+ * header, sub-header, bitmap and page descriptors, the notes) and, where
+ * it can, the pages too:
+ *  - ELF: PT_LOAD segments (file offset = p_offset + PA - p_paddr), read
+ *    through the source, so a gzip'd core needs no uncompressed copy;
+ *  - kdump: each page's descriptor is checked (data inside the file, at
+ *    most a page, one compression), then raw and zlib pages are read here;
+ *    lzo, snappy and zstd pages through libkdumpfile 0.5.1
+ *    (KDUMP_MACHPHYSADDR, whole pages into the image's page cache), opened
+ *    on the first such page.
+ * DESIGN §4.4 has libkdumpfile read every page. Fuzzing showed that 0.5.1
+ * trusts what it reads: a descriptor naming bytes past the end of the file
+ * made it copy from past the end of its mapping (SIGBUS), and sub-header
+ * sizes became allocations of any size. So libkdumpfile gets a file only
+ * for the compressions exq cannot read, only after its descriptors were
+ * checked, and never when a header area it reads lies outside the file;
+ * tests/unit/test_fmt_kdump.c keeps it as the oracle of exq's own reads.
+ * Never KDUMP_KVADDR (it identity-maps VAs inside QEMU RAM segments), never
+ * arch.name (QEMU writes x86_64 for any guest), never memory.pagemap (0.5.1
+ * loops forever on `dump-guest-memory -p` files). A page outside the runs
+ * read from the headers is NODATA.
  *
- * libkdumpfile wants a file descriptor, and exq's sources are abstract:
- *  - a plain file: a dup of the file source's descriptor (no copy);
- *  - an ELF core read through gzip or from memory: exq maps PT_LOAD
- *    segments itself (file offset = p_offset + PA - p_paddr) and reads
- *    through the source, so a compressed core needs no uncompressed copy;
- *  - a kdump file read through gzip, from memory, or rebuilt from a
- *    flattened stream: copied into an anonymous memfd (never a file in
- *    the user's directories), bounded by KDUMP_COPY_MAX; a bigger one is
- *    LIMIT with a message saying to decompress it first. kdump files are
- *    compressed per page, so the copy is about the size of the input.
+ * libkdumpfile wants a file descriptor, and exq's sources are abstract: a
+ * plain file gets a dup of the file source's descriptor; a kdump file read
+ * through gzip, from memory, or rebuilt from a flattened stream is copied
+ * into an anonymous memfd (never a file in the user's directories),
+ * bounded by KDUMP_COPY_MAX; a bigger one is LIMIT with a message saying
+ * to decompress it first.
  *
  * Header offsets: ELF from the System V gABI; kdump from makedumpfile's
  * disk_dump_header / kdump_sub_header as QEMU declares them packed
- * (include/sysemu/dump.h: DiskDumpHeader32/64, KdumpSubHeader32/64). The
- * notes (QEMU CPU state, NT_PRSTATUS, VMCOREINFO) are in
+ * (include/sysemu/dump.h: DiskDumpHeader32/64, KdumpSubHeader32/64), page
+ * descriptors from makedumpfile's page_desc (offset, size, flags,
+ * page_flags: 24 bytes, one per set bit of the second bitmap, right after
+ * the bitmaps). The notes (QEMU CPU state, NT_PRSTATUS, VMCOREINFO) are in
  * fmt_kdump_notes.c. */
 #include "exq_int.h"
 
@@ -36,6 +47,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MAX_PHDRS (1u << 20)
 #define MAX_NOTES_BYTES (16u << 20)
@@ -60,6 +72,15 @@ struct vmc {
 	size_t nsegs;
 	kdump_ctx_t *kd;   /* NULL: direct reads through segs */
 	int fd;
+	/* kdump: where the page descriptors start, and for each run of
+	 * img->runs the number of stored pages before it (the descriptor
+	 * index of its first page). NULL for ELF. */
+	uint64_t desc_off;
+	uint64_t *rank;
+	/* kdump: why libkdumpfile must not be handed this file ("" when it
+	 * may): set when a header area it reads lies outside the file. */
+	char kd_unsafe[160];
+	uint8_t *zbuf; /* a compressed page */
 	struct exq__vmnotes notes;
 };
 
@@ -74,6 +95,8 @@ static void vmc_close(exq_image *img)
 		close(v->fd);
 	exq__src_close(v->flat);
 	free(v->segs);
+	free(v->rank);
+	free(v->zbuf);
 	exq__vmnotes_free(&v->notes);
 	free(v);
 	img->fmt_priv = NULL;
@@ -130,30 +153,148 @@ static exq_status copy_to_memfd(exq_image *img, exq__source *c, int *fd_out)
 	return EXQ_OK;
 }
 
-/* Give libkdumpfile a descriptor of the container (see the top). */
-static exq_status kd_open(exq_image *img, struct vmc *v, int need)
+/* Give libkdumpfile a descriptor of the container (see the top). A
+ * failure is kept: later pages get the same answer without a new try. */
+static exq_status kd_open(exq_image *img, struct vmc *v)
 {
 	int fd = exq__src_fd(v->c);
 	kdump_status ks;
-	exq_status st;
+	exq_status st = EXQ_OK;
 	if (fd >= 0) {
 		v->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		if (v->fd < 0)
-			return exq__err_set(&img->err, EXQ_IO, "dup: %s",
-					    strerror(errno));
-	} else if (!need) {
-		return EXQ_OK; /* ELF through gzip / memory: direct reads */
-	} else if ((st = copy_to_memfd(img, v->c, &v->fd)) != EXQ_OK) {
-		return st;
+			st = exq__err_set(&img->err, EXQ_IO, "dup: %s",
+					  strerror(errno));
+	} else {
+		st = copy_to_memfd(img, v->c, &v->fd);
 	}
-	v->kd = kdump_new();
-	if (!v->kd)
-		return exq__err_set(&img->err, EXQ_NOMEM,
-				    "out of memory (kdump_new)");
-	ks = kdump_open_fd(v->kd, v->fd);
-	if (ks != KDUMP_OK)
-		return exq__err_set(&img->err, EXQ_DEP, "libkdumpfile: %s",
-				    kdump_get_err(v->kd));
+	if (st == EXQ_OK && !(v->kd = kdump_new()))
+		st = exq__err_set(&img->err, EXQ_NOMEM,
+				  "out of memory (kdump_new)");
+	if (st == EXQ_OK && (ks = kdump_open_fd(v->kd, v->fd)) != KDUMP_OK)
+		st = exq__err_set(&img->err, EXQ_DEP, "libkdumpfile: %s",
+				  kdump_get_err(v->kd));
+	(void)ks;
+	if (st != EXQ_OK) {
+		snprintf(v->kd_unsafe, sizeof(v->kd_unsafe), "%s",
+			 exq_image_error(img));
+		if (v->kd)
+			kdump_free(v->kd);
+		v->kd = NULL;
+		if (v->fd >= 0)
+			close(v->fd);
+		v->fd = -1;
+	}
+	return st;
+}
+
+/* Compression flags of a kdump page descriptor (makedumpfile's
+ * diskdump_mod.h: zlib, lzo, snappy, zstd). */
+#define KD_ZLIB 0x1u
+#define KD_COMPRESSED (KD_ZLIB | 0x2u | 0x4u | 0x20u)
+#define KD_DESC_SIZE 24u
+
+struct kd_desc {
+	uint64_t idx, off;
+	uint32_t size, flags;
+};
+
+/* The page descriptor of a stored page, checked: exactly one compression
+ * or none, data inside the file, at most a page (an uncompressed page
+ * exactly one). libkdumpfile maps the file and copied from past its end
+ * (SIGBUS) for a descriptor naming data outside it. */
+static exq_status kdump_desc(exq_image *img, struct vmc *v, uint64_t pfn,
+			     struct kd_desc *out)
+{
+	const exq_run *r = img->info.runs;
+	size_t lo = 0, hi = img->info.nruns;
+	uint64_t idx, at, off, end;
+	uint32_t size, flags, comp;
+	uint8_t d[KD_DESC_SIZE];
+	exq_status st;
+	while (lo < hi) { /* the last run starting at or before pfn */
+		size_t mid = lo + (hi - lo) / 2;
+		if (r[mid].base_page <= pfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || pfn - r[lo - 1].base_page >= r[lo - 1].page_count)
+		return EXQ_NODATA;
+	idx = v->rank[lo - 1] + (pfn - r[lo - 1].base_page);
+	at = v->desc_off + idx * KD_DESC_SIZE;
+	st = exq__src_read(v->c, at, d, sizeof(d), &img->err);
+	if (st != EXQ_OK)
+		return exq__err_ctx(&img->err, EXQ_CORRUPT,
+				    "kdump page descriptor %llu (PFN 0x%llx) "
+				    "at 0x%llx",
+				    (unsigned long long)idx,
+				    (unsigned long long)pfn,
+				    (unsigned long long)at);
+	off = exq__le64(d);
+	size = exq__le32(d + 8);
+	flags = exq__le32(d + 12);
+	comp = flags & KD_COMPRESSED;
+	if ((off >> 63) || size == 0 || size > EXQ__PAGE_SIZE ||
+	    exq__add_ovf(off, size, &end) || end > v->c->size ||
+	    (!comp && size != EXQ__PAGE_SIZE) || (comp & (comp - 1)))
+		return exq__err_set(&img->err, EXQ_CORRUPT,
+				    "kdump page descriptor %llu (PFN 0x%llx) "
+				    "names 0x%x bytes at 0x%llx (flags 0x%x): "
+				    "not a page inside the file (0x%llx bytes)",
+				    (unsigned long long)idx,
+				    (unsigned long long)pfn, size,
+				    (unsigned long long)off, flags,
+				    (unsigned long long)v->c->size);
+	out->idx = idx;
+	out->off = off;
+	out->size = size;
+	out->flags = flags;
+	return EXQ_OK;
+}
+
+/* One stored kdump page: raw and zlib pages are read here; lzo, snappy and
+ * zstd pages through libkdumpfile (*via_kd set), opened on the first such
+ * page. */
+static exq_status kdump_page(exq_image *img, struct vmc *v, uint64_t pfn,
+			     void *page, int *via_kd)
+{
+	struct kd_desc d = {0, 0, 0, 0};
+	exq_status st = kdump_desc(img, v, pfn, &d);
+	uLongf got = EXQ__PAGE_SIZE;
+	if (st != EXQ_OK)
+		return st;
+	if (!(d.flags & KD_COMPRESSED))
+		return exq__src_read(v->c, d.off, page, EXQ__PAGE_SIZE,
+				     &img->err);
+	if (d.flags & KD_ZLIB) {
+		if (!v->zbuf && !(v->zbuf = malloc(EXQ__PAGE_SIZE)))
+			return exq__err_set(&img->err, EXQ_NOMEM,
+					    "out of memory");
+		st = exq__src_read(v->c, d.off, v->zbuf, d.size, &img->err);
+		if (st != EXQ_OK)
+			return st;
+		if (uncompress(page, &got, v->zbuf, d.size) != Z_OK ||
+		    got != EXQ__PAGE_SIZE)
+			return exq__err_set(&img->err, EXQ_CORRUPT,
+					    "kdump page descriptor %llu (PFN "
+					    "0x%llx): its 0x%x zlib bytes at "
+					    "0x%llx do not inflate to one page",
+					    (unsigned long long)d.idx,
+					    (unsigned long long)pfn, d.size,
+					    (unsigned long long)d.off);
+		return EXQ_OK;
+	}
+	if (v->kd_unsafe[0])
+		return exq__err_set(&img->err, EXQ_CORRUPT,
+				    "PFN 0x%llx is compressed (flags 0x%x) in a "
+				    "way only libkdumpfile reads, and it cannot "
+				    "read this file: %s",
+				    (unsigned long long)pfn, d.flags,
+				    v->kd_unsafe);
+	if (!v->kd && (st = kd_open(img, v)) != EXQ_OK)
+		return st;
+	*via_kd = 1;
 	return EXQ_OK;
 }
 
@@ -161,12 +302,17 @@ static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
 {
 	struct vmc *v = img->fmt_priv;
 	uint64_t pa = pfn << EXQ__PAGE_SHIFT;
+	exq_status st;
 	if (!exq__pfn_in_image(img, pfn))
 		return EXQ_NODATA;
-	if (v->kd) {
+	if (v->rank) {
+		int via_kd = 0;
 		size_t got = EXQ__PAGE_SIZE;
-		kdump_status ks =
-			kdump_read(v->kd, KDUMP_MACHPHYSADDR, pa, page, &got);
+		kdump_status ks;
+		st = kdump_page(img, v, pfn, page, &via_kd);
+		if (st != EXQ_OK || !via_kd)
+			return st;
+		ks = kdump_read(v->kd, KDUMP_MACHPHYSADDR, pa, page, &got);
 		if (ks == KDUMP_OK && got == EXQ__PAGE_SIZE)
 			return EXQ_OK;
 		if (ks == KDUMP_ERR_NODATA)
@@ -417,8 +563,6 @@ static exq_status elf_probe(exq_image *img, exq__source *c, struct vmc *v)
 		st = segs_to_runs(img, v);
 	if (st == EXQ_OK)
 		st = exq__vmnotes_apply(img, &v->notes, e.machine, 0);
-	if (st == EXQ_OK)
-		st = kd_open(img, v, 0);
 	return st;
 }
 
@@ -535,6 +679,11 @@ static exq_status kdump_area(exq_image *img, struct vmc *v, uint64_t off,
 			  what, (unsigned long long)size,
 			  (unsigned long long)off,
 			  (unsigned long long)v->c->size);
+		snprintf(v->kd_unsafe, sizeof(v->kd_unsafe),
+			 "the sub-header's %s area (0x%llx bytes at 0x%llx) "
+			 "is not inside the file",
+			 what, (unsigned long long)size,
+			 (unsigned long long)off);
 		return EXQ_OK;
 	}
 	buf = malloc((size_t)size);
@@ -617,6 +766,27 @@ static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
 	st = kdump_bitmap(img, v, bm_off, (uint64_t)bm_blocks * bs, max_mapnr);
 	if (st != EXQ_OK)
 		return exq__err_ctx(&img->err, st, "kdump bitmap");
+	/* The descriptors follow the bitmaps, one per stored page in PFN
+	 * order. */
+	v->desc_off = end;
+	v->rank = malloc(img->info.nruns * sizeof(*v->rank));
+	if (!v->rank)
+		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	{
+		uint64_t acc = 0;
+		for (size_t i = 0; i < img->info.nruns; i++) {
+			v->rank[i] = acc;
+			acc += img->info.runs[i].page_count;
+		}
+		if (acc > (c->size - end) / KD_DESC_SIZE)
+			exq__warn(img, "kdump: the bitmap marks %llu pages but "
+				       "the file has room for %llu page "
+				       "descriptors after it; pages past them "
+				       "cannot be read",
+				  (unsigned long long)acc,
+				  (unsigned long long)((c->size - end) /
+						       KD_DESC_SIZE));
+	}
 	if (version >= 3 && sub_blocks)
 		st = kdump_area(img, v, exq__le64(sh + L->sh_vmcoreinfo_off),
 				L->sh_size64 ? exq__le64(sh + L->sh_vmcoreinfo_size)
@@ -629,8 +799,6 @@ static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
 				"notes");
 	if (st == EXQ_OK)
 		st = exq__vmnotes_apply(img, &v->notes, 0, nr_cpus);
-	if (st == EXQ_OK)
-		st = kd_open(img, v, 1);
 	return st;
 }
 

@@ -6,6 +6,10 @@
  *
  * Input layouts (the seeds are written by tests/fuzz/mkseeds.c):
  *   open     the image file itself (any format, gzip too).
+ *   vmcore   control byte (bits 0-2: vCPU + 1 to select, 0 none; bit 7:
+ *            open by path through a memfd instead of from memory), then
+ *            an ELF core, kdump file or flattened stream (see
+ *            fuzz_vmcore.c).
  *   pe       flags byte, then chunks {u32 rva, u16 len, len bytes} served
  *            at a fixed base by a vread callback (see fuzz_pe.c).
  *   dtb      80-byte control block (paging override, container, DTB,
@@ -22,10 +26,16 @@
 #include <stdint.h>
 
 int exq_fuzz_open(const uint8_t *data, size_t len);
+int exq_fuzz_vmcore(const uint8_t *data, size_t len);
 int exq_fuzz_pe(const uint8_t *data, size_t len);
 int exq_fuzz_dtb(const uint8_t *data, size_t len);
 int exq_fuzz_queues(const uint8_t *data, size_t len);
 int exq_fuzz_pattern(const uint8_t *data, size_t len);
+
+/* What fuzz_open does with an image once exq_image_open_* returned st:
+ * every field of the info, reads at the edges of the runs, warnings. */
+#include "exq.h"
+void exq_fuzz_image_after_open(exq_image *img, exq_status st);
 
 /* Seeds of the targets built on a generated world: the input that lays
  * the world's own bytes back (world 0..FUZZ_QUEUES_WORLDS-1). malloc'd;

@@ -1,81 +1,18 @@
 /* fuzz_open: the input is an image file (raw, PAGEDUMP / PAGEDU64 of every
- * dump type, gzip of any of them) opened through the in-memory source;
- * then everything `exq info` reads, and physical reads at the edges of
- * every run. */
-#include <string.h>
+ * dump type, ELF cores and kdump files when built with libkdumpfile, gzip
+ * of any of them) opened through the in-memory source; then everything
+ * `exq info` reads, and physical reads at the edges of every run
+ * (fimage.c). */
 
 #include "exq.h"
 #include "fuzz.h"
 
-static size_t sink;
-
-static size_t slen(const char *s)
-{
-	return s ? strlen(s) : 0;
-}
-
-static void touch_info(const exq_image_info *in)
-{
-	size_t i;
-	sink += slen(in->format) + slen(in->dump_type) + slen(in->dtb_source) +
-		slen(in->context_source);
-	sink += slen(exq_machine_name(in->machine)) +
-		slen(exq_paging_name(in->paging));
-	for (i = 0; i < in->nruns; i++)
-		sink +=
-		    (size_t)(in->runs[i].base_page + in->runs[i].page_count);
-	if (in->triage) {
-		const exq_triage_info *t = in->triage;
-		for (i = 0; i < t->ndrivers; i++)
-			sink += slen(t->drivers[i].name) + t->drivers[i].size;
-	}
-}
-
-static void read_at(exq_image *img, uint64_t pa, size_t len)
-{
-	static uint8_t buf[2 * 4096 + 64];
-	size_t done = 0;
-	if (len > sizeof(buf))
-		len = sizeof(buf);
-	exq_read_phys(img, pa, buf, len, &done);
-	if (done > len)
-		__builtin_trap();
-}
-
-static void reads(exq_image *img, const exq_image_info *in)
-{
-	size_t i;
-	read_at(img, 0, 16);
-	read_at(img, 0xFFC, 8);
-	read_at(img, UINT64_MAX - 8, 32); /* wraps */
-	read_at(img, 1ull << 52, 8);	  /* past any run */
-	for (i = 0; i < in->nruns && i < 8; i++) {
-		uint64_t first = in->runs[i].base_page << 12;
-		uint64_t end = (in->runs[i].base_page + in->runs[i].page_count)
-			       << 12;
-		read_at(img, first, 4096);
-		read_at(img, end - 8, 16); /* crosses into what follows */
-		read_at(img, first + ((end - first) / 2 & ~0xFFFull) - 32,
-			4096 + 64);
-	}
-}
-
 int exq_fuzz_open(const uint8_t *d, size_t n)
 {
 	exq_image *img = exq_image_new();
-	size_t i;
 	if (!img)
 		return 0;
-	if (exq_image_open_mem(img, d, n) == EXQ_OK) {
-		const exq_image_info *in = exq_image_get_info(img);
-		if (!in)
-			__builtin_trap();
-		touch_info(in);
-		reads(img, in);
-	}
-	for (i = 0; i < exq_image_warning_count(img); i++)
-		sink += slen(exq_image_warning(img, i));
-	sink += slen(exq_image_error(img));
+	exq_fuzz_image_after_open(img, exq_image_open_mem(img, d, n));
 	exq_image_free(img);
 	return 0;
 }

@@ -10,7 +10,7 @@ set -u
 T=${1:-60}
 shift
 B=build-fuzz
-[ $# -gt 0 ] || set -- open pe dtb queues pattern
+[ $# -gt 0 ] || set -- open vmcore pe dtb queues pattern
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=""
@@ -19,7 +19,7 @@ for t in "$@"; do
 	mkdir -p "$B/corpus/$t" "$B/artifacts/$t" "tests/fuzz/corpus/$t"
 	case $t in
 	dtb) maxlen=131072 ;;
-	open) maxlen=65536 ;;
+	open | vmcore) maxlen=65536 ;;
 	queues) maxlen=32768 ;;
 	*) maxlen=16384 ;;
 	esac

@@ -15,6 +15,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
+#if EXQ_WITH_KDUMPFILE
+#include <libkdumpfile/kdumpfile.h>
+#endif
 
 #include "exq_int.h"
 
@@ -177,6 +181,36 @@ static int has_warning(exq_image *img, const char *s)
 	return 0;
 }
 
+/* libkdumpfile as the oracle of exq's own ELF and kdump readers: every
+ * page exq reads from the file at path, libkdumpfile reads the same. */
+static void oracle(const char *path, exq_image *img)
+{
+	const exq_image_info *in = exq_image_get_info(img);
+	kdump_ctx_t *kd = kdump_new();
+	FILE *f = fopen(path, "rb");
+	uint8_t a[PG], b[PG];
+	size_t n = 0;
+	assert_non_null(kd);
+	assert_non_null(f);
+	assert_int_equal(kdump_open_fd(kd, fileno(f)), KDUMP_OK);
+	for (size_t r = 0; r < in->nruns; r++)
+		for (uint64_t p = 0; p < in->runs[r].page_count; p++) {
+			uint64_t pa = (in->runs[r].base_page + p) * PG;
+			size_t got = PG;
+			if (exq_read_phys(img, pa, a, PG, NULL) != EXQ_OK)
+				continue;
+			assert_int_equal(kdump_read(kd, KDUMP_MACHPHYSADDR, pa,
+						    b, &got),
+					 KDUMP_OK);
+			assert_int_equal(got, PG);
+			assert_memory_equal(a, b, PG);
+			n++;
+		}
+	assert_true(n > 0);
+	kdump_free(kd);
+	fclose(f);
+}
+
 static char *write_tmp(const struct bytes *b)
 {
 	char *path = strdup("/tmp/exq-test-kdump-XXXXXX");
@@ -214,6 +248,7 @@ static void elf_readback(void **state)
 			assert_int_equal(in->cpus, 2);
 			assert_int_equal(in->context_pc, 0x37);
 			check_pages(img);
+			oracle(path, img);
 			exq_image_free(img);
 		}
 		/* vCPU 1's CR3 */
@@ -364,6 +399,173 @@ static void flat_source(void **state)
 }
 
 #if EXQ_WITH_KDUMPFILE
+/* A kdump-compressed file in the 64-bit header layout holding PFNs 1..3
+ * uncompressed: header block, sub-header block, two one-block bitmaps,
+ * one block of page descriptors, the pages. How it is damaged: */
+enum kd_case { KD_OK, KD_DESC_PAST_EOF, KD_TRUNCATED, KD_RAW_SHORT,
+	       KD_NEG_OFFSET, KD_DESCS_MISSING, KD_ZLIB, KD_ZLIB_BAD,
+	       KD_TWO_METHODS, KD_LZO_NOTES_OUTSIDE };
+
+static struct bytes build_kdump(enum kd_case c)
+{
+	struct bytes b = {0};
+	uint8_t blk[PG];
+	uint64_t nstored = c == KD_DESCS_MISSING ? 1000 : 3, mapnr = nstored + 1;
+	uint8_t zpage[PG + 64];
+	uLongf zlen = sizeof(zpage);
+	uint32_t flags = 0;
+	for (uint32_t i = 0; i < PG; i++) /* PFN 2 repeats: it compresses */
+		blk[i] = mem_byte(2ull * PG + i % 64);
+	assert_int_equal(compress2(zpage, &zlen, blk, PG, 6), Z_OK);
+	memset(blk, 0, PG);
+	memcpy(blk, "KDUMP   ", 8);
+	blk[8] = 6;				/* header_version */
+	memcpy(blk + 12, "Linux", 5);		/* utsname.sysname */
+	memcpy(blk + 12 + 4 * 65, "x86_64", 6); /* utsname.machine */
+	blk[428 + 1] = 0x10;			/* block_size 4096 */
+	blk[432] = 1;				/* sub_hdr_size */
+	blk[436] = 2;				/* bitmap_blocks */
+	blk[440] = 8;				/* max_mapnr */
+	blk[460] = 1;				/* nr_cpus */
+	put(&b, blk, PG);
+	memset(blk, 0, PG);
+	memcpy(blk + 96, &mapnr, 8); /* max_mapnr_64 */
+	if (c == KD_LZO_NOTES_OUTSIDE) { /* offset_note, size_note */
+		uint64_t off = 1ull << 40, size = 0x100;
+		memcpy(blk + 48, &off, 8);
+		memcpy(blk + 56, &size, 8);
+	}
+	put(&b, blk, PG);
+	for (int half = 0; half < 2; half++) { /* both bitmaps */
+		memset(blk, 0, PG);
+		for (uint64_t p = 1; p <= nstored; p++)
+			blk[p >> 3] |= (uint8_t)(1u << (p & 7));
+		put(&b, blk, PG);
+	}
+	memset(blk, 0, PG);
+	for (int i = 0; i < 3; i++) {
+		uint64_t off = 5ull * PG + (uint64_t)i * PG;
+		uint32_t size = PG;
+		if (i == 1 && c == KD_DESC_PAST_EOF)
+			off = 64ull * PG;
+		if (i == 1 && c == KD_RAW_SHORT)
+			size = PG / 2;
+		if (i == 1 && c == KD_NEG_OFFSET)
+			off = (uint64_t)-4096;
+		if (i == 1 && (c == KD_ZLIB || c == KD_ZLIB_BAD))
+			flags = 1, size = (uint32_t)zlen;
+		if (i == 1 && c == KD_TWO_METHODS)
+			flags = 3;
+		if (i == 1 && c == KD_LZO_NOTES_OUTSIDE)
+			flags = 2;
+		memcpy(blk + 24 * i, &off, 8);
+		memcpy(blk + 24 * i + 8, &size, 4);
+		memcpy(blk + 24 * i + 12, &flags, 4); /* 0: a raw page */
+		flags = 0;
+	}
+	put(&b, blk, PG);
+	for (uint64_t pfn = 1; pfn <= 3; pfn++) {
+		if (pfn == 2 && (c == KD_ZLIB || c == KD_ZLIB_BAD)) {
+			memset(blk, 0, PG); /* the data, then padding */
+			memcpy(blk, zpage, zlen);
+			if (c == KD_ZLIB_BAD)
+				blk[zlen / 2] ^= 0x55;
+			put(&b, blk, PG);
+			continue;
+		}
+		if (pfn == 3 && c == KD_TRUNCATED) {
+			memset(blk, 0, PG / 2);
+			put(&b, blk, PG / 2); /* half of the last page */
+			break;
+		}
+		for (uint32_t i = 0; i < PG; i++)
+			blk[i] = mem_byte(pfn * PG + i);
+		put(&b, blk, PG);
+	}
+	return b;
+}
+
+/* What build_kdump stores at byte i of PFN pfn. */
+static uint8_t kd_byte(enum kd_case c, uint64_t pfn, uint32_t i)
+{
+	if (pfn == 2 && (c == KD_ZLIB || c == KD_ZLIB_BAD))
+		return mem_byte(pfn * PG + i % 64);
+	return mem_byte(pfn * PG + i);
+}
+
+/* Page descriptors are checked before libkdumpfile reads through them: it
+ * maps the file, and a descriptor naming bytes past the end of the file
+ * was a SIGBUS (found by fuzz_vmcore; tests/fuzz/regress/vmcore). */
+static void kdump_descriptors(void **state)
+{
+	static const struct {
+		enum kd_case c;
+		uint64_t bad_pfn;
+		const char *msg;
+	} cases[] = {
+	    {KD_OK, 0, NULL},
+	    {KD_DESC_PAST_EOF, 2, "kdump page descriptor 1 (PFN 0x2) names "
+				  "0x1000 bytes at 0x40000"},
+	    {KD_TRUNCATED, 3, "kdump page descriptor 2 (PFN 0x3)"},
+	    {KD_RAW_SHORT, 2, "names 0x800 bytes at 0x6000 (flags 0x0)"},
+	    {KD_NEG_OFFSET, 2, "at 0xfffffffffffff000"},
+	    {KD_DESCS_MISSING, 900, "kdump page descriptor 899 (PFN 0x384) at "
+				    "0x9448"},
+	    {KD_ZLIB, 0, NULL},
+	    {KD_ZLIB_BAD, 2, "zlib bytes at 0x6000 do not inflate to one page"},
+	    {KD_TWO_METHODS, 2, "(flags 0x3): not a page inside the file"},
+	    {KD_LZO_NOTES_OUTSIDE, 2,
+	     "PFN 0x2 is compressed (flags 0x2) in a way only libkdumpfile "
+	     "reads, and it cannot read this file: the sub-header's notes "
+	     "area (0x100 bytes at 0x10000000000) is not inside the file"},
+	};
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct bytes b = build_kdump(cases[k].c);
+		char *path = write_tmp(&b);
+		for (int via_file = 0; via_file < 2; via_file++) {
+			exq_image *img = exq_image_new();
+			uint8_t page[PG], want[PG];
+			assert_int_equal(via_file ? exq_image_open_file(img, path)
+						  : exq_image_open_mem(img, b.p, b.len),
+					 EXQ_OK);
+			assert_string_equal(exq_image_get_info(img)->format,
+					    "kdump");
+			assert_int_equal(has_warning(img, "room for"),
+					 cases[k].c == KD_DESCS_MISSING);
+			assert_int_equal(has_warning(img, "notes area"),
+					 cases[k].c == KD_LZO_NOTES_OUTSIDE);
+			for (uint64_t pfn = 1; pfn <= 3; pfn++) {
+				exq_status st = exq_read_phys(img, pfn * PG, page,
+							      PG, NULL);
+				if (pfn == cases[k].bad_pfn) {
+					assert_int_equal(st, EXQ_CORRUPT);
+					continue;
+				}
+				assert_int_equal(st, EXQ_OK);
+				for (uint32_t i = 0; i < PG; i++)
+					want[i] = kd_byte(cases[k].c, pfn, i);
+				assert_memory_equal(page, want, PG);
+			}
+			if (cases[k].bad_pfn > 3)
+				assert_int_equal(exq_read_phys(img,
+							       cases[k].bad_pfn * PG,
+							       page, 8, NULL),
+						 EXQ_CORRUPT);
+			if (!cases[k].bad_pfn)
+				oracle(path, img);
+			if (cases[k].msg &&
+			    !strstr(exq_image_error(img), cases[k].msg))
+				fail_msg("case %zu: error \"%s\" lacks \"%s\"", k,
+					 exq_image_error(img), cases[k].msg);
+			exq_image_free(img);
+		}
+		unlink(path);
+		free(path);
+		free(b.p);
+	}
+}
+
 /* QEMU's own flattened kdump-zlib file (fixtures/qemu; tests run from the
  * repository root), when present. */
 static void qemu_kdump(void **state)
@@ -385,6 +587,61 @@ static void qemu_kdump(void **state)
 	assert_int_equal(exq_read_phys(img, 0x185000, pdpt, 32, NULL), EXQ_OK);
 	assert_int_equal(exq__le64(pdpt + 8), 0x187001);
 	exq_image_free(img);
+	/* QEMU's files, uncompressed: every page exq reads (its own ELF
+	 * segment map, its own zlib pages of the flattened kdump) equals
+	 * what libkdumpfile reads. */
+	static const char *const qf[] = {"fixtures/qemu/qemu.kdump.gz",
+					 "fixtures/qemu/qemu.elf.gz"};
+	for (size_t i = 0; i < 2; i++) {
+		gzFile z = gzopen(qf[i], "rb");
+		struct bytes b = {0};
+		uint8_t buf[65536];
+		int n;
+		char *path;
+		assert_non_null(z);
+		while ((n = gzread(z, buf, sizeof(buf))) > 0)
+			put(&b, buf, (size_t)n);
+		assert_int_equal(n, 0);
+		gzclose(z);
+		if (b.len > 16 && memcmp(b.p, "makedumpfile", 12) == 0) {
+			/* libkdumpfile 0.5.1 does not read flattened streams:
+			 * lay the records out as the regular file. */
+			struct bytes r = {0};
+			size_t at = PG;
+			for (;;) {
+				uint64_t off = 0, size = 0;
+				assert_true(at + 16 <= b.len);
+				for (int k = 0; k < 8; k++) {
+					off = off << 8 | b.p[at + k];
+					size = size << 8 | b.p[at + 8 + k];
+				}
+				at += 16;
+				if (off == UINT64_MAX)
+					break;
+				assert_true(size <= b.len - at);
+				if (off + size > r.len) {
+					size_t old = r.len;
+					r.len = off;
+					put(&r, b.p + at, size);
+					if (old < off)
+						memset(r.p + old, 0, off - old);
+				}
+				memcpy(r.p + off, b.p + at, size);
+				at += size;
+			}
+			free(b.p);
+			b = r;
+		}
+		path = write_tmp(&b);
+		img = exq_image_new();
+		assert_int_equal(exq_image_open_file(img, path), EXQ_OK);
+		assert_int_equal(exq_image_get_info(img)->dtb, 0x185000);
+		oracle(path, img);
+		exq_image_free(img);
+		unlink(path);
+		free(path);
+		free(b.p);
+	}
 }
 #endif
 
@@ -396,6 +653,7 @@ int main(void)
 		cmocka_unit_test(bad_notes),
 		cmocka_unit_test(bad_elf),
 		cmocka_unit_test(qemu_kdump),
+		cmocka_unit_test(kdump_descriptors),
 #endif
 		cmocka_unit_test(flat_source),
 	};

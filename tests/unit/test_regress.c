@@ -97,6 +97,12 @@ static void open_(void **state)
 	run_target("open", exq_fuzz_open);
 }
 
+static void vmcore(void **state)
+{
+	(void)state;
+	run_target("vmcore", exq_fuzz_vmcore);
+}
+
 static void pe(void **state)
 {
 	(void)state;
@@ -125,7 +131,8 @@ static void pattern(void **state)
  * control block, zeros and 0xFF: the harnesses' own edges. */
 static void tiny_inputs(void **state)
 {
-	static const entry_fn fns[] = {exq_fuzz_open, exq_fuzz_pe, exq_fuzz_dtb,
+	static const entry_fn fns[] = {exq_fuzz_open,   exq_fuzz_vmcore,
+				       exq_fuzz_pe,     exq_fuzz_dtb,
 				       exq_fuzz_queues, exq_fuzz_pattern};
 	uint8_t b[96];
 	size_t f, n, v;
@@ -141,7 +148,8 @@ static void tiny_inputs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(open_),   cmocka_unit_test(pe),
+	    cmocka_unit_test(open_),   cmocka_unit_test(vmcore),
+	    cmocka_unit_test(pe),
 	    cmocka_unit_test(dtb),     cmocka_unit_test(queues),
 	    cmocka_unit_test(pattern), cmocka_unit_test(tiny_inputs),
 	};
