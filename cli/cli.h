@@ -67,6 +67,10 @@ json_object *cli_doc(const char *command);
 json_object *cli_image_obj(const exq_image *img, const char *path,
 			   const struct opts *o);
 json_object *cli_warnings(const exq_image *img);
+/* Text mode (not --json, not -q): the image's warnings on stderr, one
+ * "exq: COMMAND: warning: ..." line each (info prints them in its own
+ * output instead). */
+void cli_text_warnings(const struct opts *o, const exq_image *img);
 
 /* Opens IMAGE (the last positional) with the global options applied.
  * On failure prints the error and returns NULL with *code set. */

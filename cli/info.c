@@ -24,6 +24,16 @@ json_object *cli_warnings(const exq_image *img)
 	return a;
 }
 
+void cli_text_warnings(const struct opts *o, const exq_image *img)
+{
+	size_t i, n = exq_image_warning_count(img);
+	if (o->json || o->quiet)
+		return;
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "exq: %s: warning: %s\n", o->command,
+			exq_image_warning(img, i));
+}
+
 json_object *cli_image_obj(const exq_image *img, const char *path,
 			   const struct opts *o)
 {

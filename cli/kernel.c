@@ -212,6 +212,7 @@ int cmd_modules(const struct opts *o)
 			}
 		}
 	}
+	cli_text_warnings(o, img);
 	exq_kernel_free(k);
 	exq_vspace_free(vs);
 	exq_image_free(img);

@@ -224,6 +224,7 @@ int cmd_queues(const struct opts *o)
 			}
 		}
 	}
+	cli_text_warnings(o, img);
 	exq_workq_free(wq);
 	exq_kernel_free(k);
 	exq_vspace_free(vs);

@@ -116,6 +116,7 @@ done:
 	if (out)
 		fclose(out);
 	free(buf);
+	cli_text_warnings(o, img);
 	exq_vspace_free(vs);
 	exq_image_free(img);
 	return code;

@@ -261,6 +261,7 @@ int cmd_scan(const struct opts *o)
 		code = EXIT_NOTFOUND;
 	}
 	exq_dtb_candidates_free(c);
+	cli_text_warnings(o, img);
 	exq_image_free(img);
 	return code;
 }

@@ -140,6 +140,7 @@ int cmd_vtop(const struct opts *o)
 			code = cli_exit_analysis(st);
 		}
 	}
+	cli_text_warnings(o, img);
 	exq_vspace_free(vs);
 	exq_image_free(img);
 	return code;

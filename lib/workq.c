@@ -370,10 +370,32 @@ static size_t pow2_at_least(size_t n)
 typedef int (*visit_fn)(struct walker *w, exq_wq_queue *q, uint64_t prev,
 			uint64_t node);
 
+/* A Blink that does not name the node the Flinks came from: the list is
+ * inconsistent (damage, or a dump taken mid-update). The walk follows the
+ * Flinks; each disagreement is a warning (the first few named, then a
+ * count). */
+#define MAX_BLINK_WARNINGS 4
+
+static void check_blink(struct walker *w, exq_wq_queue *q, const char *what,
+			uint64_t node, uint64_t want, size_t *bad)
+{
+	uint32_t blink;
+	int head = strcmp(what, "list head") == 0;
+	if (rd32(w, node + 4, &blink) != EXQ_OK || blink == want)
+		return;
+	if (++*bad <= MAX_BLINK_WARNINGS)
+		exq__warn(w->img,
+			  "%s queue: %s 0x%" PRIx64 ": Blink 0x%x does not "
+			  "point back to 0x%" PRIx64 ", %s",
+			  q->name, what, node, blink, want,
+			  head ? "the last node of its Flinks"
+			       : "the node whose Flink leads here");
+}
+
 static void walk_list(struct walker *w, exq_wq_queue *q, uint64_t head,
 		      size_t max, const char *what, visit_fn visit)
 {
-	size_t cap = pow2_at_least(2 * max + 2), n = 0;
+	size_t cap = pow2_at_least(2 * max + 2), n = 0, bad = 0;
 	uint64_t *set = calloc(cap, sizeof(*set));
 	uint64_t prev = head;
 	uint32_t next;
@@ -395,6 +417,7 @@ static void walk_list(struct walker *w, exq_wq_queue *q, uint64_t head,
 		}
 		if (visit(w, q, prev, next))
 			break;
+		check_blink(w, q, what, next, prev, &bad);
 		n++;
 		prev = next;
 		st = rd32(w, prev, &next);
@@ -403,6 +426,12 @@ static void walk_list(struct walker *w, exq_wq_queue *q, uint64_t head,
 		add_error(q, st, prev, prev, "Flink of %s 0x%" PRIx64 " unreadable: %s",
 			  prev == head ? "the list head" : "node", prev,
 			  exq_image_error(w->img));
+	else if (next == head) /* the head's Blink names the last node */
+		check_blink(w, q, "list head", head, prev, &bad);
+	if (bad > MAX_BLINK_WARNINGS)
+		exq__warn(w->img, "%s queue: %zu more %s list nodes whose Blink "
+			  "does not point back",
+			  q->name, bad - MAX_BLINK_WARNINGS, what);
 	free(set);
 }
 

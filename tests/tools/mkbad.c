@@ -320,6 +320,15 @@ static void worlds(void)
 	wput32(w, head + 4, D->items[0].va);
 	out_world("world.head-blink.dmp", w);
 	wput32(w, head + 4, D->items[D->nitems - 1].va);
+	/* Critical queue: the second worker thread's QueueListEntry.Blink
+	 * names the ThreadListHead (KQUEUE +0x20), not the first thread. */
+	{
+		uint32_t th = w->queues[0].va + 0x20, t0 = tw_read32(w, th),
+			 t1 = tw_read32(w, t0);
+		wput32(w, t1 + 4, th);
+		out_world("world.thread-blink.dmp", w);
+		wput32(w, t1 + 4, t0);
+	}
 	/* Module 2's Blink names module 0. */
 	wput32(w, ldr2 + 4, w->modules[0].ldr);
 	out_world("world.module-blink.dmp", w);
