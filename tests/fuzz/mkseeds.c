@@ -41,21 +41,8 @@ static void put_free(const char *target, const char *name, uint8_t *b, size_t n)
 
 /* ---------------------------------------------------------------- open */
 
-static const struct t_hdr H32 = {
-    0,		1,	    7601, 0x185000, 0x82b5fdf0,	  0x82b8c4d0,
-    0x82b84c38, 0x84800000, 2,	  0xe2,	    {0, 0, 0, 0}, 0x1d5a1fa69e64122ull};
-static const struct t_hdr H64 = {1,
-				 0,
-				 19041,
-				 0x1ad000,
-				 0xfffff8047c600b20ull,
-				 0xfffff8047c62a2d0ull,
-				 0xfffff8047c61e050ull,
-				 0xffffe50000000000ull,
-				 4,
-				 0x3b,
-				 {1, 2, 3, 4},
-				 0x1d5a1fa69e64122ull};
+#define H32 t_hdr_generic32
+#define H64 t_hdr_generic64
 
 /* A triage dump (DumpType 4): TRGD tag, PRCB + data block naming a
  * CONTEXT, a KDBG copy, two drivers with names. Offsets: DESIGN §4.1/4.2

@@ -40,21 +40,8 @@ static void out(const char *name, const uint8_t *b, size_t n)
 		die(path);
 }
 
-static const struct t_hdr H32 = {
-    0,		1,	    7601, 0x185000, 0x82b5fdf0,	  0x82b8c4d0,
-    0x82b84c38, 0x84800000, 2,	  0xe2,	    {0, 0, 0, 0}, 0x1d5a1fa69e64122ull};
-static const struct t_hdr H64 = {1,
-				 0,
-				 19041,
-				 0x1ad000,
-				 0xfffff8047c600b20ull,
-				 0xfffff8047c62a2d0ull,
-				 0xfffff8047c61e050ull,
-				 0xffffe50000000000ull,
-				 4,
-				 0x3b,
-				 {1, 2, 3, 4},
-				 0x1d5a1fa69e64122ull};
+#define H32 t_hdr_generic32
+#define H64 t_hdr_generic64
 static const exq_run RUNS[] = {{1, 2}, {0x10, 1}};
 static const uint64_t PFNS[] = {1, 2, 0x10};
 

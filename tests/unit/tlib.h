@@ -21,6 +21,10 @@ struct t_hdr {
 	uint64_t systime;
 };
 
+/* Plausible headers (Windows 7 SP1 PAE, Windows 10 2004 x64) for the
+ * generated corpora of tests/fuzz/mkseeds.c and tests/tools/mkbad.c. */
+extern const struct t_hdr t_hdr_generic32, t_hdr_generic64;
+
 /* A full dump (DumpType 1) holding the given runs; *len gets the size. */
 uint8_t *t_make_full(const struct t_hdr *h, const exq_run *runs, size_t n,
 		     size_t *len);

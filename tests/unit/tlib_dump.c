@@ -36,6 +36,14 @@ size_t t_off_pmb(int wide)
 	return wide ? 0x88 : 0x64;
 }
 
+const struct t_hdr t_hdr_generic32 = {
+    0, 1, 7601, 0x185000, 0x82b5fdf0, 0x82b8c4d0, 0x82b84c38, 0x84800000, 2,
+    0xe2, {0, 0, 0, 0}, 0x1d5a1fa69e64122ull};
+const struct t_hdr t_hdr_generic64 = {
+    1, 0, 19041, 0x1ad000, 0xfffff8047c600b20ull, 0xfffff8047c62a2d0ull,
+    0xfffff8047c61e050ull, 0xffffe50000000000ull, 4, 0x3b, {1, 2, 3, 4},
+    0x1d5a1fa69e64122ull};
+
 static void header(const struct t_hdr *h, uint8_t *b, uint32_t dump_type)
 {
 	size_t hs = h->wide ? 0x2000 : 0x1000, i;
