@@ -29,31 +29,44 @@ struct image {
 	size_t n;
 };
 
+/* Bytes [va, va + len): zeros, then each chunk's overlap copied in order
+ * (a later chunk wins); with flag bit 7, a byte no chunk covers makes the
+ * read NOTPRESENT. Chunk-wise, so a large read costs O(chunks). */
 static exq_status vread(void *ctx, uint64_t va, void *buf, size_t len)
 {
 	struct image *im = ctx;
 	uint8_t *out = buf;
-	size_t i;
-	for (i = 0; i < len; i++) {
-		uint64_t a = va + i;
-		uint64_t rva = a - BASE;
-		size_t k;
-		int found = 0;
-		if (a < BASE || rva >= SPAN)
-			return EXQ_NOTPRESENT;
-		if (rva >> 12 < 7 && (im->flags >> (rva >> 12)) & 1)
+	uint64_t rva = va - BASE, end, p;
+	size_t k;
+	if (!len)
+		return EXQ_OK;
+	if (va < BASE || rva >= SPAN || len > SPAN - rva)
+		return EXQ_NOTPRESENT;
+	end = rva + len;
+	for (p = rva >> 12; p < 7 && p <= (end - 1) >> 12; p++)
+		if ((im->flags >> p) & 1)
 			return EXQ_NODATA;
-		out[i] = 0;
-		for (k = im->n; k-- > 0;) {
-			if (rva >= im->c[k].rva &&
-			    rva - im->c[k].rva < im->c[k].len) {
-				out[i] = im->c[k].data[rva - im->c[k].rva];
-				found = 1;
-				break;
-			}
+	if (im->flags & 0x80) { /* every byte must lie in some chunk */
+		for (p = rva; p < end;) {
+			uint64_t reach = p;
+			for (k = 0; k < im->n; k++)
+				if (im->c[k].rva <= p &&
+				    p < (uint64_t)im->c[k].rva + im->c[k].len &&
+				    (uint64_t)im->c[k].rva + im->c[k].len > reach)
+					reach = (uint64_t)im->c[k].rva +
+						im->c[k].len;
+			if (reach == p)
+				return EXQ_NOTPRESENT;
+			p = reach;
 		}
-		if (!found && (im->flags & 0x80))
-			return EXQ_NOTPRESENT;
+	}
+	memset(out, 0, len);
+	for (k = 0; k < im->n; k++) {
+		uint64_t a = im->c[k].rva, b = a + im->c[k].len;
+		uint64_t lo = a > rva ? a : rva, hi = b < end ? b : end;
+		if (lo < hi)
+			memcpy(out + (lo - rva), im->c[k].data + (lo - a),
+			       (size_t)(hi - lo));
 	}
 	return EXQ_OK;
 }
