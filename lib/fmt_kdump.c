@@ -404,9 +404,15 @@ static exq_status elf_header(exq_image *img, exq__source *c, struct ehdr *e)
 	uint8_t h[64];
 	uint64_t shoff;
 	uint16_t shentsize, type;
-	if (c->size < 52 || exq__src_read(c, 0, h, 52, &img->err) ||
+	if (c->size < 4 || exq__src_read(c, 0, h, 4, &img->err) ||
 	    memcmp(h, "\x7f" "ELF", 4) != 0)
 		return EXQ__NOPROBE;
+	if (c->size < 52 || exq__src_read(c, 0, h, 52, &img->err))
+		return exq__err_set(&img->err, EXQ_CORRUPT,
+				    "the file starts like an ELF file but is "
+				    "shorter (0x%llx bytes) than an ELF header "
+				    "(truncated?)",
+				    (unsigned long long)c->size);
 	type = exq__le16(h + 16);
 	if (h[4] != 1 && h[4] != 2)
 		return EXQ__NOPROBE;
@@ -705,7 +711,7 @@ static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
 	uint8_t h[464], sh[104];
 	const struct dd_layout *L;
 	uint32_t version, bs, sub_blocks, bm_blocks, nr_cpus;
-	uint64_t max_mapnr, bm_off, end = 0;
+	uint64_t max_mapnr, bm_off, end = 0, last = 0;
 	exq_status st;
 
 	if (c->size < 8 || exq__src_read(c, 0, h, 8, &img->err) ||
@@ -779,13 +785,39 @@ static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
 			acc += img->info.runs[i].page_count;
 		}
 		if (acc > (c->size - end) / KD_DESC_SIZE)
-			exq__warn(img, "kdump: the bitmap marks %llu pages but "
-				       "the file has room for %llu page "
-				       "descriptors after it; pages past them "
-				       "cannot be read",
-				  (unsigned long long)acc,
-				  (unsigned long long)((c->size - end) /
-						       KD_DESC_SIZE));
+			return exq__err_set(
+			    &img->err, EXQ_CORRUPT,
+			    "the bitmap marks %llu pages but the file "
+			    "(0x%llx bytes) ends before their page descriptors "
+			    "(0x%llx bytes at 0x%llx; truncated?)",
+			    (unsigned long long)acc,
+			    (unsigned long long)c->size,
+			    (unsigned long long)(acc * KD_DESC_SIZE),
+			    (unsigned long long)end);
+		last = acc - 1;
+	}
+	/* Writers store the pages in PFN order: the last page's data ending
+	 * past the end of the file means the file was cut. (Any other
+	 * descriptor that lies is refused when its page is read.) */
+	{
+		uint8_t d[KD_DESC_SIZE];
+		uint64_t doff, dend;
+		st = exq__src_read(c, end + last * KD_DESC_SIZE, d, sizeof(d),
+				   &img->err);
+		if (st != EXQ_OK)
+			return st;
+		doff = exq__le64(d);
+		if (!(doff >> 63) &&
+		    !exq__add_ovf(doff, exq__le32(d + 8), &dend) &&
+		    dend > c->size)
+			return exq__err_set(
+			    &img->err, EXQ_CORRUPT,
+			    "the data of the last page (descriptor %llu: "
+			    "0x%x bytes at 0x%llx) runs past the end of the file "
+			    "(0x%llx; truncated?)",
+			    (unsigned long long)last, exq__le32(d + 8),
+			    (unsigned long long)doff,
+			    (unsigned long long)c->size);
 	}
 	if (version >= 3 && sub_blocks)
 		st = kdump_area(img, v, exq__le64(sh + L->sh_vmcoreinfo_off),

@@ -34,6 +34,48 @@ else
 	note "$T/err"
 fi
 
+# VM snapshots (when exq is built with libkdumpfile, which the ELF / kdump
+# readers come with): tests/fuzz/vmcore.spec written by mkfixture as ELF
+# cores and kdump files, then cut at header boundaries and patched. Offsets
+# are those of that spec's files: ELF32 header 0x34 bytes, three program
+# headers to 0x94, notes to 0x42c, data from 0x1000; kdump in the 64-bit
+# layout (bitmap_blocks at 436), sub-header at 0x1000 (offset_note at
+# +48), bitmaps 0x2000-0x3fff, four 24-byte page descriptors at 0x4000,
+# zlib data from 0x5060 to 0x6de5.
+VM=0
+grep -q 'EXQ_WITH_KDUMPFILE=1' "$BUILD/.flags" 2>/dev/null && VM=1
+cut() { head -c $(($2)) "$1" > "$F/$3"; }
+patch() { # FILE OFFSET PRINTF-BYTES NEWNAME
+	cp "$1" "$F/$4"
+	printf "$3" | dd of="$F/$4" bs=1 seek=$(($2)) conv=notrunc 2> /dev/null
+}
+if [ "$VM" = 1 ]; then
+	mkdir -p "$T/vm"
+	if "$TOOLS/mkfixture" tests/fuzz/vmcore.spec "$T/vm" > /dev/null 2> "$T/err"; then
+		ok "mkfixture wrote the VM snapshots"
+	else
+		nok "mkfixture failed on tests/fuzz/vmcore.spec"
+		note "$T/err"
+	fi
+	e32=$T/vm/vmcore.elf32
+	kd=$T/vm/vmcore.kdump
+	cut "$e32" 0x28 vm.elf32.cut-0x28
+	cut "$e32" 0x64 vm.elf32.cut-0x64
+	cut "$e32" 0x200 vm.elf32.cut-0x200
+	cut "$e32" 0x4800 vm.elf32.cut-0x4800
+	patch "$e32" 44 '\376\377' vm.elf32.phnum-0xfffe
+	patch "$T/vm/vmcore.elf64" 32 '\300\377\377\377\377\377\377\377' vm.elf64.phoff-wraps
+	cut "$kd" 0x12c vm.kdump.cut-0x12c
+	cut "$kd" 0x2000 vm.kdump.cut-0x2000
+	cut "$kd" 0x4010 vm.kdump.cut-0x4010
+	cut "$kd" 0x6978 vm.kdump.cut-0x6978
+	patch "$kd" 436 '\377\377\377\177' vm.kdump.bitmap-blocks-huge
+	patch "$kd" 0x4018 '\000\000\020\000\000\000\000\000' vm.kdump.desc-past-eof
+	patch "$kd" 0x50c4 '\377\377\377\377\377\377\377\377' vm.kdump.zlib-garbage
+	patch "$kd" 0x1030 '\000\000\000\000\000\001\000\000' vm.kdump.notes-outside
+	cut "$T/vm/vmcore.kdump-flat" 0x1388 vm.kdump-flat.cut-0x1388
+fi
+
 # Every generated file is in the manifest.
 for f in "$F"/*; do
 	b=$(basename "$f")
@@ -49,6 +91,7 @@ while IFS='|' read -r file want frag cmd; do
 	frag=$(trim "$frag")
 	cmd=$(trim "$cmd")
 	what="$file: exq $cmd"
+	case $file in vm.*) [ "$VM" = 1 ] || continue ;; esac
 	if [ ! -f "$F/$file" ]; then
 		nok "$what: $file was not generated"
 		continue

@@ -506,11 +506,15 @@ static void kdump_descriptors(void **state)
 	    {KD_OK, 0, NULL},
 	    {KD_DESC_PAST_EOF, 2, "kdump page descriptor 1 (PFN 0x2) names "
 				  "0x1000 bytes at 0x40000"},
-	    {KD_TRUNCATED, 3, "kdump page descriptor 2 (PFN 0x3)"},
+	    {KD_TRUNCATED, 0, "the data of the last page (descriptor 2: "
+			      "0x1000 bytes at 0x7000) runs past the end of the "
+			      "file (0x7800; truncated?)"},
 	    {KD_RAW_SHORT, 2, "names 0x800 bytes at 0x6000 (flags 0x0)"},
 	    {KD_NEG_OFFSET, 2, "at 0xfffffffffffff000"},
-	    {KD_DESCS_MISSING, 900, "kdump page descriptor 899 (PFN 0x384) at "
-				    "0x9448"},
+	    {KD_DESCS_MISSING, 0, "the bitmap marks 1000 pages but the file "
+				  "(0x8000 bytes) ends before their page "
+				  "descriptors (0x5dc0 bytes at 0x4000; "
+				  "truncated?)"},
 	    {KD_ZLIB, 0, NULL},
 	    {KD_ZLIB_BAD, 2, "zlib bytes at 0x6000 do not inflate to one page"},
 	    {KD_TWO_METHODS, 2, "(flags 0x3): not a page inside the file"},
@@ -526,13 +530,23 @@ static void kdump_descriptors(void **state)
 		for (int via_file = 0; via_file < 2; via_file++) {
 			exq_image *img = exq_image_new();
 			uint8_t page[PG], want[PG];
-			assert_int_equal(via_file ? exq_image_open_file(img, path)
-						  : exq_image_open_mem(img, b.p, b.len),
-					 EXQ_OK);
+			exq_status ost = via_file ? exq_image_open_file(img, path)
+						  : exq_image_open_mem(img, b.p,
+								       b.len);
+			if (cases[k].c == KD_TRUNCATED ||
+			    cases[k].c == KD_DESCS_MISSING) {
+				/* cut files are refused (DESIGN §8: exit 3) */
+				assert_int_equal(ost, EXQ_CORRUPT);
+				if (!strstr(exq_image_error(img), cases[k].msg))
+					fail_msg("case %zu: \"%s\" lacks \"%s\"",
+						 k, exq_image_error(img),
+						 cases[k].msg);
+				exq_image_free(img);
+				continue;
+			}
+			assert_int_equal(ost, EXQ_OK);
 			assert_string_equal(exq_image_get_info(img)->format,
 					    "kdump");
-			assert_int_equal(has_warning(img, "room for"),
-					 cases[k].c == KD_DESCS_MISSING);
 			assert_int_equal(has_warning(img, "notes area"),
 					 cases[k].c == KD_LZO_NOTES_OUTSIDE);
 			for (uint64_t pfn = 1; pfn <= 3; pfn++) {
@@ -547,11 +561,6 @@ static void kdump_descriptors(void **state)
 					want[i] = kd_byte(cases[k].c, pfn, i);
 				assert_memory_equal(page, want, PG);
 			}
-			if (cases[k].bad_pfn > 3)
-				assert_int_equal(exq_read_phys(img,
-							       cases[k].bad_pfn * PG,
-							       page, 8, NULL),
-						 EXQ_CORRUPT);
 			if (!cases[k].bad_pfn)
 				oracle(path, img);
 			if (cases[k].msg &&
