@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs every unit test program and every golden script; prints one line per
-# suite and a closing "N passed, N failed" line. Called by `make test` and
+# suite (with its wall time) and a closing "N passed, N failed" line. Called by `make test` and
 # `make check` from the repository root with BUILD set.
 set -u
 BUILD=${BUILD:-build}
@@ -16,9 +16,10 @@ failures=""
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
+	t0=$(date +%s)
 	if "$t" > "$BUILD/$name.log" 2>&1; then
 		passed=$((passed + 1))
-		echo "PASS unit/$name"
+		echo "PASS unit/$name [$(($(date +%s) - t0)) s]"
 	else
 		failed=$((failed + 1))
 		failures="$failures unit/$name"
@@ -29,9 +30,10 @@ done
 for g in tests/golden/*.sh; do
 	[ -f "$g" ] || continue
 	name=$(basename "$g" .sh)
+	t0=$(date +%s)
 	if sh "$g" > "$BUILD/golden-$name.log" 2>&1; then
 		passed=$((passed + 1))
-		echo "PASS golden/$name ($(tail -n 1 "$BUILD/golden-$name.log"))"
+		echo "PASS golden/$name ($(tail -n 1 "$BUILD/golden-$name.log")) [$(($(date +%s) - t0)) s]"
 	else
 		failed=$((failed + 1))
 		failures="$failures golden/$name"
