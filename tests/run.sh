@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every unit test program and every golden script; prints one line per
-# suite (with its wall time) and a closing "N passed, N failed" line. Called by `make test` and
-# `make check` from the repository root with BUILD set.
+# suite (with its wall time) and a closing "N passed, N failed" line.
+# Called by `make test` and `make check` from the repository root with
+# BUILD set.
 set -u
 BUILD=${BUILD:-build}
 EXQ=$BUILD/exq
