@@ -268,6 +268,56 @@ static void elf_readback(void **state)
 	}
 }
 
+/* e_phnum PN_XNUM (0xffff): the count is in section header 0's sh_info
+ * (gABI); exq follows it, and refuses a section header outside the file
+ * or a count past its limit. */
+static void elf_pn_xnum(void **state)
+{
+	(void)state;
+	for (int is64 = 0; is64 < 2; is64++) {
+		static const struct {
+			uint32_t sh_info;
+			int shoff_past_eof;
+			exq_status want;
+			const char *msg;
+		} cases[] = {
+		    {3, 0, EXQ_OK, NULL},
+		    {3, 1, EXQ_CORRUPT, "e_phnum is PN_XNUM but section header 0"},
+		    {0x7fffffff, 0, EXQ_LIMIT, "e_phnum 2147483647"},
+		};
+		for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			struct bytes b = build_elf(is64, NOTE_OK, 1);
+			uint64_t shoff = b.len;
+			uint32_t shsz = is64 ? 64 : 40;
+			uint8_t sh[64];
+			exq_image *img = exq_image_new();
+			memset(sh, 0, sizeof(sh));
+			memcpy(sh + (is64 ? 44 : 28), &cases[k].sh_info, 4);
+			put(&b, sh, shsz);
+			if (cases[k].shoff_past_eof)
+				shoff = b.len + 0x1000;
+			memcpy(b.p + (is64 ? 40 : 32), &shoff, is64 ? 8 : 4);
+			memcpy(b.p + (is64 ? 58 : 46), &shsz, 2); /* e_shentsize */
+			b.p[is64 ? 56 : 44] = 0xff;		  /* e_phnum */
+			b.p[is64 ? 57 : 45] = 0xff;
+			assert_int_equal(exq_image_open_mem(img, b.p, b.len),
+					 cases[k].want);
+			if (cases[k].want == EXQ_OK) {
+				assert_string_equal(exq_image_get_info(img)->format,
+						    "elf");
+				assert_int_equal(exq_image_get_info(img)->nruns, 2);
+				check_pages(img);
+			} else if (!strstr(exq_image_error(img), cases[k].msg)) {
+				fail_msg("ELF%d case %zu: \"%s\" lacks \"%s\"",
+					 is64 ? 64 : 32, k, exq_image_error(img),
+					 cases[k].msg);
+			}
+			exq_image_free(img);
+			free(b.p);
+		}
+	}
+}
+
 static void bad_notes(void **state)
 {
 	static const struct {
@@ -659,6 +709,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #if EXQ_WITH_KDUMPFILE
 		cmocka_unit_test(elf_readback),
+		cmocka_unit_test(elf_pn_xnum),
 		cmocka_unit_test(bad_notes),
 		cmocka_unit_test(bad_elf),
 		cmocka_unit_test(qemu_kdump),
