@@ -21,6 +21,7 @@
 #endif
 
 #include "exq_int.h"
+#include "tlib.h"
 
 #define PG 4096u
 #define NPAGES 64u /* machine size; the core holds [0,16) and [32,48) */
@@ -91,6 +92,9 @@ static void qemu_note(struct bytes *n, enum note_case c, uint64_t cr3)
 
 /* An ELF core of NPAGES pages holding [0,16) and [32,48), one QEMU note
  * per vCPU (vCPU 0 with case c, CR3 0x3020 | low flag bits). */
+/* A note build_elf appends after the CPU notes when non-empty. */
+static struct bytes extra_note;
+
 static struct bytes build_elf(int is64, enum note_case c, unsigned ncpus)
 {
 	struct bytes b = {0}, notes = {0};
@@ -99,6 +103,8 @@ static struct bytes build_elf(int is64, enum note_case c, unsigned ncpus)
 	uint64_t off;
 	for (i = 0; i < ncpus; i++)
 		qemu_note(&notes, i ? NOTE_OK : c, 0x3020 + 0x18 + i * 0x1000);
+	if (extra_note.len)
+		put(&notes, extra_note.p, extra_note.len);
 	/* header */
 	put(&b, "\x7f" "ELF", 4);
 	put_le(&b, is64 ? 2 : 1, 1);
@@ -316,6 +322,47 @@ static void elf_pn_xnum(void **state)
 			free(b.p);
 		}
 	}
+}
+
+/* QEMU's VMCOREINFO note of a Windows guest (vmcoreinfo device + the
+ * guest driver) holds the guest's own dump header: its facts are read
+ * through fmt_windmp's field table. */
+static void elf_windows_header(void **state)
+{
+	static const exq_run run = {1, 1};
+	size_t len;
+	uint8_t *dmp = t_make_full(&t_hdr_generic32, &run, 1, &len);
+	(void)state;
+	for (int is64 = 0; is64 < 2; is64++) {
+		struct bytes b;
+		exq_image *img = exq_image_new();
+		const exq_image_info *in;
+		extra_note = (struct bytes){0};
+		put_le(&extra_note, 11, 4);     /* namesz */
+		put_le(&extra_note, 0x1000, 4); /* descsz: the PAGEDUMP header */
+		put_le(&extra_note, 0, 4);      /* type */
+		put(&extra_note, "VMCOREINFO\0\0", 12);
+		put(&extra_note, dmp, 0x1000);
+		b = build_elf(is64, NOTE_OK, 1);
+		assert_int_equal(exq_image_open_mem(img, b.p, b.len), EXQ_OK);
+		in = exq_image_get_info(img);
+		assert_string_equal(in->format, "elf");
+		assert_true(in->have & EXQ_HAVE_BUILD);
+		assert_int_equal(in->build, 7601);
+		assert_int_equal(in->bugcheck_code, 0xe2);
+		assert_int_equal(in->kdbg_va, 0x82b5fdf0);
+		assert_int_equal(in->ps_loaded_module_list, 0x82b8c4d0);
+		/* DESIGN §5's order: the dump header's DirectoryTableBase (the
+		 * System process's) before the running vCPU's CR3 */
+		assert_int_equal(in->dtb, 0x185000);
+		assert_string_equal(in->dtb_source, "header");
+		check_pages(img);
+		exq_image_free(img);
+		free(b.p);
+		free(extra_note.p);
+		extra_note = (struct bytes){0};
+	}
+	free(dmp);
 }
 
 static void bad_notes(void **state)
@@ -710,6 +757,7 @@ int main(void)
 #if EXQ_WITH_KDUMPFILE
 		cmocka_unit_test(elf_readback),
 		cmocka_unit_test(elf_pn_xnum),
+		cmocka_unit_test(elf_windows_header),
 		cmocka_unit_test(bad_notes),
 		cmocka_unit_test(bad_elf),
 		cmocka_unit_test(qemu_kdump),
