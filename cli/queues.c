@@ -146,15 +146,17 @@ static void queues_text(const struct opts *o, exq_kernel *k, const exq_workq *wq
 			if (it->kind == EXQ_WQ_IO_WORKITEM) {
 				exq_symbolize(k, it->io_routine, s1, sizeof(s1));
 				printf("PENDING: IoWorkItem (%08" PRIx64 ") Routine %s (%08" PRIx64
-				       ") IoObject (%08" PRIx64 ") %s Context (%08" PRIx64 ")\n",
+				       ") IoObject (%08" PRIx64 ") %s Context (%08" PRIx64 ")%s\n",
 				       it->va, s1, it->io_routine, it->io_object,
-				       it->driver ? it->driver : "?", it->context);
+				       it->driver ? it->driver : "?", it->context,
+				       it->recovered ? " [recovered by walking the Blinks]" : "");
 			} else {
 				if (exq_symbolize_export(k, it->routine, s2, sizeof(s2)) != EXQ_OK)
 					exq_symbolize(k, it->routine, s2, sizeof(s2));
 				printf("PENDING: ExWorkItem (%08" PRIx64 ") Routine %s (%08" PRIx64
-				       ") Parameter (%08" PRIx64 ")\n",
-				       it->va, s2, it->routine, it->parameter);
+				       ") Parameter (%08" PRIx64 ")%s\n",
+				       it->va, s2, it->routine, it->parameter,
+				       it->recovered ? " [recovered by walking the Blinks]" : "");
 			}
 		}
 		for (j = 0; j < q->nerrors; j++)

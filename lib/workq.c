@@ -392,13 +392,66 @@ static void check_blink(struct walker *w, exq_wq_queue *q, const char *what,
 			       : "the node whose Flink leads here");
 }
 
+/* After a break in the Flinks (not at the head, not at --max-items):
+ * follow the Blinks back from the head to the first node the Flinks
+ * reached (or a node that cannot be read), and visit the nodes found in
+ * list order, marked "recovered": "blink" (DESIGN §7). bad_link: the
+ * address the forward walk failed at (not reported twice). */
+static void walk_back(struct walker *w, exq_wq_queue *q, uint64_t head,
+		      uint64_t *set, size_t cap, size_t budget,
+		      uint64_t bad_link, const char *what, visit_fn visit)
+{
+	uint64_t *back, after = head;
+	uint32_t node;
+	uint8_t b[0x10];
+	size_t nb = 0, i;
+	exq_status st;
+	if (!budget || rd32(w, head + 4, &node) != EXQ_OK)
+		return;
+	back = malloc(budget * sizeof(*back));
+	if (!back)
+		return;
+	while (node != head && !exq__visited(set, cap, node)) {
+		if (nb == budget) {
+			add_error(q, EXQ_LIMIT, after, node,
+				  "walking back from the head: more than %zu %s "
+				  "(--max-items)",
+				  budget, what);
+			break;
+		}
+		st = exq_read_virt(w->vs, node, b, sizeof(b), NULL);
+		if (st != EXQ_OK) {
+			if (node != bad_link)
+				add_error(q, st, after, node,
+					  "walking back from the head: %s 0x%x "
+					  "(Blink of 0x%" PRIx64 ") unreadable: %s",
+					  what, node, after,
+					  exq_image_error(w->img));
+			break;
+		}
+		back[nb++] = node;
+		after = node;
+		node = exq__le32(b + 4);
+	}
+	for (i = nb; i-- > 0;) {
+		size_t before = q->nitems;
+		if (visit(w, q, i + 1 < nb ? back[i + 1] : 0, back[i]))
+			break;
+		if (q->nitems > before)
+			q->items[q->nitems - 1].recovered = "blink";
+	}
+	free(back);
+}
+
 static void walk_list(struct walker *w, exq_wq_queue *q, uint64_t head,
-		      size_t max, const char *what, visit_fn visit)
+		      size_t max, const char *what, visit_fn visit,
+		      int recover)
 {
 	size_t cap = pow2_at_least(2 * max + 2), n = 0, bad = 0;
 	uint64_t *set = calloc(cap, sizeof(*set));
-	uint64_t prev = head;
+	uint64_t prev = head, bad_link = 0;
 	uint32_t next;
+	int broke = 0;
 	exq_status st;
 	if (!set) {
 		add_error(q, EXQ_NOMEM, head, head, "out of memory walking %s", what);
@@ -413,25 +466,33 @@ static void walk_list(struct walker *w, exq_wq_queue *q, uint64_t head,
 		if (exq__visited(set, cap, next)) {
 			add_error(q, -1, prev, next, "%s list cycle: Flink of 0x%" PRIx64
 				  " points back to 0x%x", what, prev, next);
+			broke = 1;
 			break;
 		}
-		if (visit(w, q, prev, next))
+		if (visit(w, q, prev, next)) {
+			broke = 1;
+			bad_link = next;
 			break;
+		}
 		check_blink(w, q, what, next, prev, &bad);
 		n++;
 		prev = next;
 		st = rd32(w, prev, &next);
 	}
-	if (st != EXQ_OK)
+	if (st != EXQ_OK) {
 		add_error(q, st, prev, prev, "Flink of %s 0x%" PRIx64 " unreadable: %s",
 			  prev == head ? "the list head" : "node", prev,
 			  exq_image_error(w->img));
-	else if (next == head) /* the head's Blink names the last node */
+		broke = prev != head;
+	} else if (next == head) { /* the head's Blink names the last node */
 		check_blink(w, q, "list head", head, prev, &bad);
+	}
 	if (bad > MAX_BLINK_WARNINGS)
 		exq__warn(w->img, "%s queue: %zu more %s list nodes whose Blink "
 			  "does not point back",
 			  q->name, bad - MAX_BLINK_WARNINGS, what);
+	if (broke && recover)
+		walk_back(w, q, head, set, cap, max - n, bad_link, what, visit);
 	free(set);
 }
 
@@ -595,9 +656,9 @@ static void walk_queue(struct walker *w, int i)
 		return;
 	}
 	walk_list(w, q, q->va + P->kqueue.thread_list_head, MAX_THREADS,
-		  "worker thread", visit_thread);
+		  "worker thread", visit_thread, 0);
 	walk_list(w, q, q->va + P->kqueue.entry_list_head, w->max_items,
-		  "work item", visit_item);
+		  "work item", visit_item, 1);
 	q->threads_count = (uint32_t)q->nthreads;
 	/* A supporting signal only (DESIGN §7): a dump taken mid-update can
 	 * disagree. */

@@ -33,14 +33,20 @@ static void check_queue(exq_kernel *k, const struct tw_queue *t,
 		assert_int_equal(q->threads[i].teb, t->threads[i].teb);
 		assert_int_equal(q->threads[i].state, t->threads[i].state);
 	}
-	for (i = 0; i < t->nitems; i++) {
-		const struct tw_item *ti = &t->items[i];
+	/* the items a walk from the head lists, then those recovered by
+	 * walking the Blinks back, in list order */
+	for (size_t pass = 0; pass < 2 * t->nitems; pass++) {
+		const struct tw_item *ti = &t->items[pass % t->nitems];
 		const exq_wq_item *it;
-		if (!ti->listed)
+		if (pass < t->nitems ? !ti->listed : !ti->recovered)
 			continue;
 		assert_true(listed < q->nitems);
 		it = &q->items[listed++];
 		assert_int_equal(it->va, ti->va);
+		if (ti->recovered)
+			assert_string_equal(it->recovered, "blink");
+		else
+			assert_null(it->recovered);
 		assert_int_equal(it->kind, ti->io ? EXQ_WQ_IO_WORKITEM : EXQ_WQ_WORK_QUEUE_ITEM);
 		assert_int_equal(it->routine, ti->routine);
 		assert_int_equal(it->parameter, ti->parameter);
@@ -156,6 +162,66 @@ static void missing_first_item(void **state)
 	assert_int_equal(walk_world(&s, NULL, 1), EXQ_NODATA);
 }
 
+static void tput32(struct tw_world *w, uint32_t va, uint32_t v)
+{
+	uint64_t pa;
+	assert_int_equal(tw_vtop(w, va, &pa), 0);
+	memcpy(w->mem + pa, &v, 4);
+}
+
+/* Walking the Blinks back after a break: a Blink that leads to an
+ * unreadable node adds its own error (node = the last recovered item,
+ * link = that address) and keeps what was recovered; the walk back shares
+ * --max-items with the forward walk. */
+static void blink_walk_limits(void **state)
+{
+	struct t_env e;
+	struct tw_spec s;
+	exq_workq *wq = NULL;
+	exq_workq_opts o;
+	const struct tw_queue *D;
+	const exq_wq_queue *q;
+	(void)state;
+	tw_spec_init(&s, 7601, 1, 0x401);
+	s.phys_size = 16u << 20;
+	s.items[1] = 6;
+	s.damage = TW_DAMAGE_DANGLING; /* item 1's Flink: a paged-out VA */
+	t_env_open(&e, &s);
+	D = &e.w->queues[1];
+	/* item 4's Blink names a user-space VA nothing maps instead of
+	 * item 3 */
+	tput32(e.w, D->items[4].va + 4, 0x10000);
+	t_env_reopen(&e, NULL);
+	assert_int_equal(exq_workq_walk(e.k, NULL, &wq), EXQ_NOTPRESENT);
+	q = &wq->queues[1];
+	assert_int_equal(q->nitems, 4); /* items 0, 1; recovered 4, 5 */
+	assert_int_equal(q->items[1].va, D->items[1].va);
+	assert_null(q->items[1].recovered);
+	assert_int_equal(q->items[2].va, D->items[4].va);
+	assert_string_equal(q->items[2].recovered, "blink");
+	assert_int_equal(q->items[3].va, D->items[5].va);
+	assert_int_equal(q->nerrors, 2);
+	assert_int_equal(q->errors[1].status, EXQ_NOTPRESENT);
+	assert_int_equal(q->errors[1].node, D->items[4].va);
+	assert_int_equal(q->errors[1].link, 0x10000);
+	assert_non_null(strstr(q->errors[1].message, "walking back from the head"));
+	exq_workq_free(wq);
+	wq = NULL;
+	/* --max-items 3: two forward, one back, then LIMIT */
+	memset(&o, 0, sizeof(o));
+	o.max_items = 3;
+	assert_int_equal(exq_workq_walk(e.k, &o, &wq), EXQ_NOTPRESENT);
+	q = &wq->queues[1];
+	assert_int_equal(q->nitems, 3);
+	assert_int_equal(q->items[2].va, D->items[5].va);
+	assert_int_equal(q->nerrors, 2);
+	assert_int_equal(q->errors[1].status, EXQ_LIMIT);
+	assert_int_equal(q->errors[1].node, D->items[5].va);
+	assert_int_equal(q->errors[1].link, D->items[4].va);
+	exq_workq_free(wq);
+	t_env_close(&e);
+}
+
 static void no_pattern_scans_data(void **state)
 {
 	struct tw_spec s;
@@ -236,6 +302,7 @@ int main(void)
 		cmocka_unit_test(clean_worlds),
 		cmocka_unit_test(damaged_worlds),
 		cmocka_unit_test(missing_first_item),
+		cmocka_unit_test(blink_walk_limits),
 		cmocka_unit_test(no_pattern_scans_data),
 		cmocka_unit_test(overrides_and_patterns),
 		cmocka_unit_test(windows8_unsupported),

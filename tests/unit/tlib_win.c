@@ -1223,16 +1223,22 @@ static void damage(struct gen *g)
 		break;
 	}
 	case TW_DAMAGE_DANGLING:
+		/* Blinks intact: walking them back from the head reaches
+		 * items N+1.. (item N+1's Blink names item N, already seen) */
 		w->dangling_va = unmapped_pool_va(g);
 		v32(g, Q->items[k].va, w->dangling_va);
-		for (size_t j = k + 1; j < Q->nitems; j++)
+		for (size_t j = k + 1; j < Q->nitems; j++) {
 			Q->items[j].listed = 0;
+			Q->items[j].recovered = 1;
+		}
 		add_error(Q, "NOTPRESENT", Q->items[k].va, w->dangling_va);
 		break;
 	case TW_DAMAGE_MISSING_PAGE:
 		w->used[w->missing_pa / PG] = 0; /* no image holds it */
-		for (size_t j = k; j < Q->nitems; j++)
+		for (size_t j = k; j < Q->nitems; j++) {
 			Q->items[j].listed = 0;
+			Q->items[j].recovered = j > k; /* back to item N */
+		}
 		add_error(Q, "NODATA", k ? Q->items[k - 1].va : Q->va + 0x10,
 			  Q->items[k].va);
 		break;
@@ -1545,6 +1551,8 @@ static void jitem(FILE *f, const struct tw_item *it, int first)
 		jstr(f, it->driver);
 		fprintf(f, ", \"context\": \"0x%" PRIx32 "\"", it->context);
 	}
+	if (it->recovered)
+		fprintf(f, ", \"recovered\": \"blink\"");
 	fprintf(f, " }");
 }
 
@@ -1569,8 +1577,14 @@ static void jqueue(FILE *f, const struct tw_world *w, unsigned q)
 	}
 	fprintf(f, "%s],\n      \"items\": [", Q->nthreads ? "\n      " : "");
 	int first = 1;
-	for (size_t j = 0; j < Q->nitems; j++) {
+	for (size_t j = 0; j < Q->nitems; j++) { /* listed, then recovered */
 		if (!Q->items[j].listed)
+			continue;
+		jitem(f, &Q->items[j], first);
+		first = 0;
+	}
+	for (size_t j = 0; j < Q->nitems; j++) {
+		if (!Q->items[j].recovered)
 			continue;
 		jitem(f, &Q->items[j], first);
 		first = 0;

@@ -90,6 +90,8 @@ struct tw_item {
 	char driver[48];      /* "\Driver\bar" */
 	uint32_t context;
 	int listed;    /* a walk from the head reports it (before any damage) */
+	int recovered; /* past the damage, reached by walking the Blinks back
+			  from the head (DESIGN §7: "recovered": "blink") */
 	int straddles; /* the item crosses a page boundary */
 };
 
