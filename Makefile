@@ -128,6 +128,14 @@ $(CLI): $(CLI_OBJ) $(STATIC)
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(TESTLIB_OBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(STATIC) $(CMOCKA_LIBS) $(LIB_LIBS)
 
+# test_fmt_kdump writes lzo, snappy and zstd pages (the compressions exq
+# leaves to libkdumpfile): libkdumpfile-dev brings their -dev packages.
+ifeq ($(WITH_KDUMPFILE),1)
+KDUMP_TEST_LIBS := $(shell $(PKG_CONFIG) --libs lzo2 snappy libzstd 2>/dev/null || echo -llzo2 -lsnappy -lzstd)
+$(BUILD)/tests/test_fmt_kdump: $(BUILD)/tests/unit/test_fmt_kdump.o $(TESTLIB_OBJ) $(STATIC)
+	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(STATIC) $(CMOCKA_LIBS) $(LIB_LIBS) $(KDUMP_TEST_LIBS)
+endif
+
 $(BUILD)/tools/%: tests/tools/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(ZLIB_CFLAGS) $(JSON_CFLAGS) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(STATIC) $(JSON_LIBS) $(LIB_LIBS)

@@ -18,6 +18,9 @@
 #include <zlib.h>
 #if EXQ_WITH_KDUMPFILE
 #include <libkdumpfile/kdumpfile.h>
+#include <lzo/lzo1x.h>
+#include <snappy-c.h>
+#include <zstd.h>
 #endif
 
 #include "exq_int.h"
@@ -501,19 +504,64 @@ static void flat_source(void **state)
  * one block of page descriptors, the pages. How it is damaged: */
 enum kd_case { KD_OK, KD_DESC_PAST_EOF, KD_TRUNCATED, KD_RAW_SHORT,
 	       KD_NEG_OFFSET, KD_DESCS_MISSING, KD_ZLIB, KD_ZLIB_BAD,
-	       KD_TWO_METHODS, KD_LZO_NOTES_OUTSIDE };
+	       KD_TWO_METHODS, KD_LZO_NOTES_OUTSIDE, KD_LZO, KD_SNAPPY,
+	       KD_ZSTD };
+
+/* PFN 2 of build_kdump compressed as kdump case c stores it: its bytes and
+ * descriptor flags (0 for a raw page). */
+static uLongf kd_compress(enum kd_case c, const uint8_t *page, uint8_t *out,
+			  size_t cap, uint32_t *flags)
+{
+	uLongf n = cap;
+	size_t sn = cap;
+	static uint8_t wrk[LZO1X_1_MEM_COMPRESS];
+	lzo_uint ln = cap;
+	switch (c) {
+	case KD_ZLIB:
+	case KD_ZLIB_BAD:
+		assert_int_equal(compress2(out, &n, page, PG, 6), Z_OK);
+		*flags = 1;
+		return n;
+	case KD_LZO:
+		assert_int_equal(lzo_init(), LZO_E_OK);
+		assert_int_equal(lzo1x_1_compress(page, PG, out, &ln, wrk),
+				 LZO_E_OK);
+		*flags = 2;
+		return (uLongf)ln;
+	case KD_SNAPPY:
+		assert_int_equal(snappy_compress((const char *)page, PG,
+						 (char *)out, &sn),
+				 SNAPPY_OK);
+		*flags = 4;
+		return (uLongf)sn;
+	case KD_ZSTD:
+		sn = ZSTD_compress(out, cap, page, PG, 3);
+		assert_false(ZSTD_isError(sn));
+		*flags = 0x20;
+		return (uLongf)sn;
+	default:
+		*flags = 0;
+		return 0;
+	}
+}
+
+static int kd_packed(enum kd_case c)
+{
+	return c == KD_ZLIB || c == KD_ZLIB_BAD || c == KD_LZO ||
+	       c == KD_SNAPPY || c == KD_ZSTD;
+}
 
 static struct bytes build_kdump(enum kd_case c)
 {
 	struct bytes b = {0};
 	uint8_t blk[PG];
 	uint64_t nstored = c == KD_DESCS_MISSING ? 1000 : 3, mapnr = nstored + 1;
-	uint8_t zpage[PG + 64];
-	uLongf zlen = sizeof(zpage);
-	uint32_t flags = 0;
+	uint8_t zpage[2 * PG];
+	uLongf zlen;
+	uint32_t flags = 0, zflags;
 	for (uint32_t i = 0; i < PG; i++) /* PFN 2 repeats: it compresses */
 		blk[i] = mem_byte(2ull * PG + i % 64);
-	assert_int_equal(compress2(zpage, &zlen, blk, PG, 6), Z_OK);
+	zlen = kd_compress(c, blk, zpage, sizeof(zpage), &zflags);
 	memset(blk, 0, PG);
 	memcpy(blk, "KDUMP   ", 8);
 	blk[8] = 6;				/* header_version */
@@ -549,8 +597,8 @@ static struct bytes build_kdump(enum kd_case c)
 			size = PG / 2;
 		if (i == 1 && c == KD_NEG_OFFSET)
 			off = (uint64_t)-4096;
-		if (i == 1 && (c == KD_ZLIB || c == KD_ZLIB_BAD))
-			flags = 1, size = (uint32_t)zlen;
+		if (i == 1 && kd_packed(c))
+			flags = zflags, size = (uint32_t)zlen;
 		if (i == 1 && c == KD_TWO_METHODS)
 			flags = 3;
 		if (i == 1 && c == KD_LZO_NOTES_OUTSIDE)
@@ -562,7 +610,7 @@ static struct bytes build_kdump(enum kd_case c)
 	}
 	put(&b, blk, PG);
 	for (uint64_t pfn = 1; pfn <= 3; pfn++) {
-		if (pfn == 2 && (c == KD_ZLIB || c == KD_ZLIB_BAD)) {
+		if (pfn == 2 && kd_packed(c)) {
 			memset(blk, 0, PG); /* the data, then padding */
 			memcpy(blk, zpage, zlen);
 			if (c == KD_ZLIB_BAD)
@@ -585,7 +633,7 @@ static struct bytes build_kdump(enum kd_case c)
 /* What build_kdump stores at byte i of PFN pfn. */
 static uint8_t kd_byte(enum kd_case c, uint64_t pfn, uint32_t i)
 {
-	if (pfn == 2 && (c == KD_ZLIB || c == KD_ZLIB_BAD))
+	if (pfn == 2 && kd_packed(c))
 		return mem_byte(pfn * PG + i % 64);
 	return mem_byte(pfn * PG + i);
 }
@@ -615,6 +663,10 @@ static void kdump_descriptors(void **state)
 	    {KD_ZLIB, 0, NULL},
 	    {KD_ZLIB_BAD, 2, "zlib bytes at 0x6000 do not inflate to one page"},
 	    {KD_TWO_METHODS, 2, "(flags 0x3): not a page inside the file"},
+	    /* read by libkdumpfile, opened on the first such page */
+	    {KD_LZO, 0, NULL},
+	    {KD_SNAPPY, 0, NULL},
+	    {KD_ZSTD, 0, NULL},
 	    {KD_LZO_NOTES_OUTSIDE, 2,
 	     "PFN 0x2 is compressed (flags 0x2) in a way only libkdumpfile "
 	     "reads, and it cannot read this file: the sub-header's notes "
