@@ -22,3 +22,12 @@ seed kdump-fd-cpu1 202 "$T/vmcore.kdump"
 seed kdump-flat 000 "$T/vmcore.kdump-flat"
 seed kdump-flat-cpu2 003 "$T/vmcore.kdump-flat"
 seed elf32.gz 000 "$T/vmcore.elf32.gz"
+# Pages flagged lzo / zstd (their data stays zlib): the path through
+# libkdumpfile, opened on the first such page. Descriptors at 0x4000,
+# 24 bytes each, flags at +12.
+cp "$T/vmcore.kdump" "$T/lzo"
+printf '\002' | dd of="$T/lzo" bs=1 seek=$((0x4000 + 12)) conv=notrunc 2> /dev/null
+seed kdump-lzo-flag 000 "$T/lzo"
+cp "$T/vmcore.kdump" "$T/zstd"
+printf '\040' | dd of="$T/zstd" bs=1 seek=$((0x4018 + 12)) conv=notrunc 2> /dev/null
+seed kdump-fd-zstd-flag 200 "$T/zstd"
