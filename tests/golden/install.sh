@@ -12,7 +12,11 @@ if [ "${SAN:-0}" = 1 ]; then
 fi
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
-if make -s install BUILD="$BUILD" DESTDIR="$D/root" PREFIX=/usr > "$D/log" 2>&1; then
+# Install the build under test as it was configured: a make with other
+# settings would rebuild $BUILD (it records its flags in $BUILD/.flags).
+KD=1
+grep -q 'EXQ_WITH_KDUMPFILE=0' "$BUILD/.flags" 2> /dev/null && KD=0
+if make -s install BUILD="$BUILD" WITH_KDUMPFILE=$KD DESTDIR="$D/root" PREFIX=/usr > "$D/log" 2>&1; then
 	ok "make install DESTDIR=… PREFIX=/usr"
 else
 	nok "make install"; cat "$D/log"
@@ -56,7 +60,7 @@ if cc $cflags -o "$D/use" "$D/use.c" $libs 2> "$D/cc.log"; then
 else
 	nok "consumer build"; cat "$D/cc.log"
 fi
-if make -s uninstall DESTDIR="$D/root" PREFIX=/usr > "$D/log" 2>&1 && [ ! -e "$D/root/usr/lib/libexq.so.0" ]; then
+if make -s uninstall BUILD="$BUILD" WITH_KDUMPFILE=$KD DESTDIR="$D/root" PREFIX=/usr > "$D/log" 2>&1 && [ ! -e "$D/root/usr/lib/libexq.so.0" ]; then
 	ok "make uninstall removes the files"
 else
 	nok "make uninstall"
