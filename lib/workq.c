@@ -377,11 +377,10 @@ typedef int (*visit_fn)(struct walker *w, exq_wq_queue *q, uint64_t prev,
 #define MAX_BLINK_WARNINGS 4
 
 static void check_blink(struct walker *w, exq_wq_queue *q, const char *what,
-			uint64_t node, uint64_t want, size_t *bad)
+			uint64_t node, uint32_t blink, uint64_t want, size_t *bad)
 {
-	uint32_t blink;
 	int head = strcmp(what, "list head") == 0;
-	if (rd32(w, node + 4, &blink) != EXQ_OK || blink == want)
+	if (blink == want)
 		return;
 	if (++*bad <= MAX_BLINK_WARNINGS)
 		exq__warn(w->img,
@@ -451,6 +450,7 @@ static void walk_list(struct walker *w, exq_wq_queue *q, uint64_t head,
 	uint64_t *set = calloc(cap, sizeof(*set));
 	uint64_t prev = head, bad_link = 0;
 	uint32_t next;
+	uint8_t links[8]; /* Flink, Blink */
 	int broke = 0;
 	exq_status st;
 	if (!set) {
@@ -474,18 +474,26 @@ static void walk_list(struct walker *w, exq_wq_queue *q, uint64_t head,
 			bad_link = next;
 			break;
 		}
-		check_blink(w, q, what, next, prev, &bad);
 		n++;
-		prev = next;
-		st = rd32(w, prev, &next);
+		if (exq_read_virt(w->vs, next, links, sizeof(links), NULL) ==
+		    EXQ_OK) { /* one read: the Flink, and the Blink to check */
+			check_blink(w, q, what, next, exq__le32(links + 4), prev,
+				    &bad);
+			prev = next;
+			next = exq__le32(links);
+		} else { /* the Blink may lie on a page that cannot be read */
+			prev = next;
+			st = rd32(w, prev, &next);
+		}
 	}
 	if (st != EXQ_OK) {
 		add_error(q, st, prev, prev, "Flink of %s 0x%" PRIx64 " unreadable: %s",
 			  prev == head ? "the list head" : "node", prev,
 			  exq_image_error(w->img));
 		broke = prev != head;
-	} else if (next == head) { /* the head's Blink names the last node */
-		check_blink(w, q, "list head", head, prev, &bad);
+	} else if (next == head && rd32(w, head + 4, &next) == EXQ_OK) {
+		/* the head's Blink names the last node */
+		check_blink(w, q, "list head", head, next, prev, &bad);
 	}
 	if (bad > MAX_BLINK_WARNINGS)
 		exq__warn(w->img, "%s queue: %zu more %s list nodes whose Blink "
