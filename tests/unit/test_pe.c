@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "exq_int.h"
+#include "tlib.h"
 
 /* ------------------------------------------------------ image builder */
 
@@ -37,51 +38,36 @@ struct tpe {
 	uint64_t base;
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 static void section(uint8_t *b, int i, const char *name, uint32_t rva,
 		    uint32_t vsize, uint32_t ch)
 {
 	uint8_t *s = b + OPT + 240 + i * 40; /* opt size is 240 in both */
 	memcpy(s, name, strlen(name));
-	put32(s + 8, vsize);
-	put32(s + 12, rva);
-	put32(s + 16, vsize);
-	put32(s + 36, ch);
+	t_put32(s + 8, vsize);
+	t_put32(s + 12, rva);
+	t_put32(s + 16, vsize);
+	t_put32(s + 36, ch);
 }
 
 static void headers(uint8_t *b, int plus, uint64_t base)
 {
 	b[0] = 'M';
 	b[1] = 'Z';
-	put32(b + 0x3c, LFANEW);
+	t_put32(b + 0x3c, LFANEW);
 	memcpy(b + LFANEW, "PE\0\0", 4);
-	put16(b + LFANEW + 4, plus ? 0x8664 : 0x14c);
-	put16(b + LFANEW + 6, 3);
-	put32(b + LFANEW + 8, 0x4a5bc60f);
-	put16(b + LFANEW + 20, 240); /* PE32: 224 used, padding allowed */
-	put16(b + OPT, plus ? 0x20b : 0x10b);
+	t_put16(b + LFANEW + 4, plus ? 0x8664 : 0x14c);
+	t_put16(b + LFANEW + 6, 3);
+	t_put32(b + LFANEW + 8, 0x4a5bc60f);
+	t_put16(b + LFANEW + 20, 240); /* PE32: 224 used, padding allowed */
+	t_put16(b + OPT, plus ? 0x20b : 0x10b);
 	if (plus)
-		put64(b + OPT + 24, base);
+		t_put64(b + OPT + 24, base);
 	else
-		put32(b + OPT + 28, (uint32_t)base);
-	put32(b + OPT + 56, IMG_SIZE);
-	put32(b + OPT + 60, 0x400);
-	put32(b + OPT + (plus ? 108 : 92), 16);
+		t_put32(b + OPT + 28, (uint32_t)base);
+	t_put32(b + OPT + 56, IMG_SIZE);
+	t_put32(b + OPT + 60, 0x400);
+	t_put32(b + OPT + (plus ? 108 : 92), 16);
 	section(b, 0, ".text", 0x1000, 0x2000, 0x60000020);
 	section(b, 1, ".data", 0x3000, 0x1000, 0xc0000040);
 	section(b, 2, ".rdata", 0x4000, 0x4000, 0x40000040);
@@ -113,24 +99,24 @@ static void exports(struct tpe *t, const struct texp *e, size_t n,
 	t->names = t->funcs + 4 * (uint32_t)n;
 	t->ords = t->names + 4 * nn;
 	at = t->strings = t->ords + 2 * nn;
-	put32(b + EXP + 12, put_str(b, &at, "ntkrnlpa.exe"));
-	put32(b + EXP + 16, 1);
-	put32(b + EXP + 20, (uint32_t)n);
-	put32(b + EXP + 24, nn);
-	put32(b + EXP + 28, t->funcs);
-	put32(b + EXP + 32, t->names);
-	put32(b + EXP + 36, t->ords);
+	t_put32(b + EXP + 12, put_str(b, &at, "ntkrnlpa.exe"));
+	t_put32(b + EXP + 16, 1);
+	t_put32(b + EXP + 20, (uint32_t)n);
+	t_put32(b + EXP + 24, nn);
+	t_put32(b + EXP + 28, t->funcs);
+	t_put32(b + EXP + 32, t->names);
+	t_put32(b + EXP + 36, t->ords);
 	for (i = 0, nn = 0; i < n; i++) {
 		uint32_t rva = e[i].fwd ? put_str(b, &at, e[i].fwd) : e[i].rva;
-		put32(b + t->funcs + 4 * i, rva);
+		t_put32(b + t->funcs + 4 * i, rva);
 		if (!e[i].name)
 			continue;
-		put32(b + t->names + 4 * nn, put_str(b, &at, e[i].name));
-		put16(b + t->ords + 2 * nn, (uint16_t)i);
+		t_put32(b + t->names + 4 * nn, put_str(b, &at, e[i].name));
+		t_put16(b + t->ords + 2 * nn, (uint16_t)i);
 		nn++;
 	}
-	put32(b + dirs, EXP);
-	put32(b + dirs + 4, at - EXP);
+	t_put32(b + dirs, EXP);
+	t_put32(b + dirs + 4, at - EXP);
 }
 
 static void codeview(uint8_t *b, uint32_t dirs)
@@ -139,14 +125,14 @@ static void codeview(uint8_t *b, uint32_t dirs)
 					 0xf0, 0xde, 0x01, 0x23, 0x45, 0x67,
 					 0x89, 0xab, 0xcd, 0xef};
 	const char *pdb = "ntkrpamp.pdb";
-	put32(b + dirs + 6 * 8, DBG);
-	put32(b + dirs + 6 * 8 + 4, 28);
-	put32(b + DBG + 12, 2);
-	put32(b + DBG + 16, 24 + (uint32_t)strlen(pdb) + 1);
-	put32(b + DBG + 20, RSDS);
+	t_put32(b + dirs + 6 * 8, DBG);
+	t_put32(b + dirs + 6 * 8 + 4, 28);
+	t_put32(b + DBG + 12, 2);
+	t_put32(b + DBG + 16, 24 + (uint32_t)strlen(pdb) + 1);
+	t_put32(b + DBG + 20, RSDS);
 	memcpy(b + RSDS, "RSDS", 4);
 	memcpy(b + RSDS + 4, guid, 16);
-	put32(b + RSDS + 20, 3);
+	t_put32(b + RSDS + 20, 3);
 	memcpy(b + RSDS + 24, pdb, strlen(pdb) + 1);
 }
 
@@ -454,7 +440,7 @@ static void containing(void **state)
 	exq__pe_free(pe);
 	/* Export directory in an executable section: a forwarder string is
 	 * not code, so it neither matches nor bounds. */
-	put32(t.buf + OPT + 240 + 2 * 40 + 36, 0x60000020);
+	t_put32(t.buf + OPT + 240 + 2 * 40 + 36, 0x60000020);
 	assert_int_equal(open_t(&m, &pe, &e), EXQ_OK);
 	assert_int_equal(exq__pe_export(pe, "RtlFoo", &off, NULL), EXQ_OK);
 	assert_int_equal(exq__pe_export_containing(pe, off, &name, &off),
@@ -538,7 +524,7 @@ static void corrupt_headers(void **state)
 	struct tpe t;
 	(void)state;
 	t = fresh();
-	put32(t.buf + 0x3c, 0xfffffff0);
+	t_put32(t.buf + 0x3c, 0xfffffff0);
 	expect_open(&t, EXQ_CORRUPT, "e_lfanew 0xfffffff0");
 	free(t.buf);
 	t = fresh();
@@ -550,35 +536,35 @@ static void corrupt_headers(void **state)
 	expect_open(&t, EXQ_NOTFOUND, "no PE signature");
 	free(t.buf);
 	t = fresh();
-	put32(t.buf + OPT + 56, 0);
+	t_put32(t.buf + OPT + 56, 0);
 	expect_open(&t, EXQ_CORRUPT, "SizeOfImage 0x0");
 	free(t.buf);
 	t = fresh();
-	put32(t.buf + OPT + 56, 0x80000000u);
+	t_put32(t.buf + OPT + 56, 0x80000000u);
 	expect_open(&t, EXQ_CORRUPT, "SizeOfImage 0x80000000");
 	free(t.buf);
 	t = fresh();
-	put32(t.buf + OPT + 56, 0x100);
+	t_put32(t.buf + OPT + 56, 0x100);
 	expect_open(&t, EXQ_CORRUPT, "past SizeOfImage");
 	free(t.buf);
 	t = fresh();
-	put16(t.buf + OPT, 0x107);
+	t_put16(t.buf + OPT, 0x107);
 	expect_open(&t, EXQ_CORRUPT, "Magic 0x107");
 	free(t.buf);
 	t = fresh();
-	put16(t.buf + LFANEW + 6, 200);
+	t_put16(t.buf + LFANEW + 6, 200);
 	expect_open(&t, EXQ_CORRUPT, "NumberOfSections 200");
 	free(t.buf);
 	t = fresh();
-	put32(t.buf + OPT + 240 + 2 * 40 + 8, 0x5000); /* .rdata vsize */
+	t_put32(t.buf + OPT + 240 + 2 * 40 + 8, 0x5000); /* .rdata vsize */
 	expect_open(&t, EXQ_CORRUPT, "section 2 (.rdata)");
 	free(t.buf);
 	t = fresh();
-	put16(t.buf + LFANEW + 20, 0x20);
+	t_put16(t.buf + LFANEW + 20, 0x20);
 	expect_open(&t, EXQ_CORRUPT, "SizeOfOptionalHeader 0x20");
 	free(t.buf);
 	t = build(1, std_exp, NSTD);
-	put16(t.buf + LFANEW + 20, 100);
+	t_put16(t.buf + LFANEW + 20, 100);
 	t.base = BASE64;
 	expect_open(&t, EXQ_CORRUPT, "too small for PE32+");
 	free(t.buf);
@@ -590,30 +576,30 @@ static void corrupt_export_dir(void **state)
 	uint32_t dirs = dirs_at(0);
 	(void)state;
 	t = fresh();
-	put32(t.buf + EXP + 24, 0x10000000);
+	t_put32(t.buf + EXP + 24, 0x10000000);
 	expect_open(
 	    &t, EXQ_CORRUPT,
 	    "export directory NumberOfNames 0x10000000 exceeds the cap");
 	free(t.buf);
 	t = fresh();
-	put32(t.buf + EXP + 24, 0x2000); /* under the cap, past the image */
+	t_put32(t.buf + EXP + 24, 0x2000); /* under the cap, past the image */
 	expect_open(&t, EXQ_CORRUPT,
 		    "NumberOfNames 0x2000 exceeds SizeOfImage");
 	free(t.buf);
 	t = fresh();
-	put32(t.buf + EXP + 24, 0x100); /* fits the image, not the directory */
+	t_put32(t.buf + EXP + 24, 0x100); /* fits the image, not the directory */
 	expect_open(&t, EXQ_CORRUPT, "exceeds the export directory size");
 	free(t.buf);
 	t = fresh();
-	put32(t.buf + EXP + 20, 0x10001);
+	t_put32(t.buf + EXP + 20, 0x10001);
 	expect_open(&t, EXQ_CORRUPT, "NumberOfFunctions 0x10001");
 	free(t.buf);
 	t = fresh();
-	put32(t.buf + dirs + 4, IMG_SIZE);
+	t_put32(t.buf + dirs + 4, IMG_SIZE);
 	expect_open(&t, EXQ_CORRUPT, "export directory RVA 0x4000 size 0x8000");
 	free(t.buf);
 	t = fresh();
-	put32(t.buf + EXP + 12, 0x9000);
+	t_put32(t.buf + EXP + 12, 0x9000);
 	expect_open(&t, EXQ_CORRUPT, "export directory Name at RVA 0x9000");
 	free(t.buf);
 	t = fresh();
@@ -622,7 +608,7 @@ static void corrupt_export_dir(void **state)
 	free(t.buf);
 	t = fresh();
 	memset(t.buf + 0x5000, 'A', 0x400);
-	put32(t.buf + EXP + 12, 0x5000);
+	t_put32(t.buf + EXP + 12, 0x5000);
 	expect_open(&t, EXQ_CORRUPT, "longer than 256");
 	free(t.buf);
 }
@@ -637,7 +623,7 @@ static void corrupt_export_entries(void **state)
 	const char *name;
 	(void)state;
 	/* Name 0 points outside the image: other names still resolve. */
-	put32(t.buf + t.names, 0x9000);
+	t_put32(t.buf + t.names, 0x9000);
 	m = mem_of(&t);
 	assert_int_equal(open_t(&m, &pe, &e), EXQ_OK);
 	assert_int_equal(exq__pe_export(pe, "KeBugCheck", &va, NULL), EXQ_OK);
@@ -651,7 +637,7 @@ static void corrupt_export_entries(void **state)
 
 	/* A function RVA past the image. */
 	t = fresh();
-	put32(t.buf + t.funcs, 0x9000);
+	t_put32(t.buf + t.funcs, 0x9000);
 	m = mem_of(&t);
 	assert_int_equal(open_t(&m, &pe, &e), EXQ_OK);
 	assert_int_equal(exq__pe_export(pe, "ExQueueWorkItem", &va, NULL),
@@ -667,7 +653,7 @@ static void corrupt_export_entries(void **state)
 
 	/* An ordinal past NumberOfFunctions. */
 	t = fresh();
-	put16(t.buf + t.ords + 2, 0x50);
+	t_put16(t.buf + t.ords + 2, 0x50);
 	m = mem_of(&t);
 	assert_int_equal(open_t(&m, &pe, &e), EXQ_OK);
 	assert_int_equal(exq__pe_export(pe, "KeBugCheck", &va, NULL),
@@ -686,7 +672,7 @@ static void no_exports_and_bad_debug(void **state)
 	uint64_t va;
 	const char *name;
 	(void)state;
-	put32(t.buf + RSDS, 0x3031424e); /* "NB10": not RSDS */
+	t_put32(t.buf + RSDS, 0x3031424e); /* "NB10": not RSDS */
 	assert_int_equal(open_t(&m, &pe, &e), EXQ_OK);
 	assert_false(pe->has_exports);
 	assert_int_equal(pe->cv_status, EXQ_NOTFOUND);

@@ -36,6 +36,7 @@ uint8_t *t_make_bitmap(const struct t_hdr *h, uint32_t dump_type,
 /* Header field offsets, for tests that damage them. */
 size_t t_off_dumptype(int wide);
 size_t t_off_pmb(int wide);
+void t_put16(uint8_t *p, uint16_t v);
 void t_put32(uint8_t *p, uint32_t v);
 void t_put64(uint8_t *p, uint64_t v);
 /* gzip (one member) of a buffer. */

@@ -5,6 +5,12 @@
 #include <string.h>
 #include <zlib.h>
 
+void t_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
 void t_put32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)v;
