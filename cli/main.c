@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"  --kernel-base VA  ntoskrnl's base\n"
 	"  --modules-list VA PsLoadedModuleList head\n"
 	"  --exworkerqueue VA         ExWorkerQueue (skip the pattern search)\n"
+	"  --queue-root VA            queue root of Windows 8+: node 0's ENODE or the\n"
+	"                             EX_PARTITION (skip the search)\n"
 	"  --pattern HEX --pattern-offset N\n"
 	"                    an extra pattern for ExQueueWorkItem ('57 81 C6 ?? ?? ?? ?\?'\n"
 	"                    with the imm32 at N)\n"
@@ -114,6 +116,7 @@ int cli_exit_analysis(exq_status st)
 	case EXQ_NOTPRESENT:
 	case EXQ_LIMIT:
 	case EXQ_CORRUPT:
+	case EXQ_CYCLE:
 	case EXQ_IO: return EXIT_INCOMPLETE;
 	case EXQ_INVALID: return EXIT_USAGE;
 	case EXQ_NOTFOUND:
@@ -289,9 +292,10 @@ static int parse_args(int argc, char **argv, struct opts *o, int *code)
 			if (parse_u64(v, &o->kernel_base))
 				return *code = usage_error(o, "--kernel-base needs an address, got '%s'", v ? v : ""), -1;
 			o->have_kernel_base = 1;
-		} else if (take_value(argc, argv, &i, "--exworkerqueue", &v)) {
+		} else if (take_value(argc, argv, &i, "--exworkerqueue", &v) ||
+			   take_value(argc, argv, &i, "--queue-root", &v)) {
 			if (parse_u64(v, &o->exworkerqueue))
-				return *code = usage_error(o, "--exworkerqueue needs an address, got '%s'", v ? v : ""), -1;
+				return *code = usage_error(o, "--exworkerqueue / --queue-root needs an address, got '%s'", v ? v : ""), -1;
 			o->have_exworkerqueue = 1;
 		} else if (take_value(argc, argv, &i, "--pattern", &v)) {
 			if (!(o->pattern = v))

@@ -39,6 +39,8 @@ static json_object *item_json(exq_kernel *k, const exq_wq_item *it)
 							       : NULL);
 		json_object_object_add(o, "context", cli_jhex(it->context));
 	}
+	if (it->priority >= 0)
+		json_object_object_add(o, "priority", json_object_new_int(it->priority));
 	if (it->recovered)
 		json_object_object_add(o, "recovered", json_object_new_string(it->recovered));
 	return o;
@@ -49,12 +51,16 @@ static json_object *queue_json(exq_kernel *k, const exq_wq_queue *q)
 	json_object *o = json_object_new_object(), *t, *a;
 	char cid[48];
 	size_t i;
-	json_object_object_add(o, "index", json_object_new_int(q->index));
+	json_object_object_add(o, "index", json_object_new_int64((int64_t)q->index));
 	json_object_object_add(o, "name", json_object_new_string(q->name));
 	json_object_object_add(o, "va", cli_jhex(q->va));
+	json_object_object_add(o, "node", json_object_new_int64(q->node));
+	json_object_object_add(o, "queue_index", json_object_new_int64(q->queue_index));
 	t = json_object_new_object();
 	json_object_object_add(t, "count", json_object_new_int64(q->threads_count));
-	json_object_object_add(t, "max", json_object_new_int64(q->threads_max));
+	json_object_object_add(t, "max", q->has_threads_max
+						 ? json_object_new_int64(q->threads_max)
+						 : NULL);
 	json_object_object_add(o, "threads", t);
 	t = json_object_new_object();
 	json_object_object_add(t, "current", json_object_new_int64(q->current));
@@ -81,9 +87,7 @@ static json_object *queue_json(exq_kernel *k, const exq_wq_queue *q)
 	for (i = 0; i < q->nerrors; i++) {
 		const exq_wq_error *e = &q->errors[i];
 		t = json_object_new_object();
-		json_object_object_add(t, "status", json_object_new_string(
-							    e->status < 0 ? "CYCLE"
-									  : exq_strerror((exq_status)e->status)));
+		json_object_object_add(t, "status", json_object_new_string(exq_strerror(e->status)));
 		json_object_object_add(t, "node", cli_jhex(e->node));
 		json_object_object_add(t, "link", cli_jhex(e->link));
 		json_object_object_add(t, "message", json_object_new_string(e->message));
@@ -91,6 +95,15 @@ static json_object *queue_json(exq_kernel *k, const exq_wq_queue *q)
 	}
 	json_object_object_add(o, "errors", a);
 	return o;
+}
+
+static json_object *rejected_json(const exq_workq *wq)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+	for (i = 0; i < wq->nrejected; i++)
+		json_object_array_add(a, json_object_new_string(wq->rejected[i]));
+	return a;
 }
 
 static void queues_json(const struct opts *o, exq_image *img, exq_kernel *k,
@@ -103,14 +116,21 @@ static void queues_json(const struct opts *o, exq_image *img, exq_kernel *k,
 	json_object_object_add(doc, "image", x);
 	json_object_object_add(doc, "kernel", cli_kernel_obj(k));
 	x = json_object_new_object();
-	json_object_object_add(x, "va", cli_jhex(wq->va));
+	json_object_object_add(x, "model", json_object_new_string(wq->model_name));
+	json_object_object_add(x, "va", cli_jhex(wq->root));
 	json_object_object_add(x, "found_by", json_object_new_string(wq->found_by));
 	json_object_object_add(x, "profile", json_object_new_string(wq->profile));
-	a = json_object_new_array();
-	for (i = 0; i < wq->nrejected; i++)
-		json_object_array_add(a, json_object_new_string(wq->rejected[i]));
-	json_object_object_add(x, "rejected", a);
-	json_object_object_add(doc, "exworkerqueue", x);
+	json_object_object_add(x, "nodes", json_object_new_int64(wq->nodes));
+	json_object_object_add(x, "rejected", rejected_json(wq));
+	json_object_object_add(doc, "queue_root", x);
+	if (wq->model == EXQ_WQ_MODEL_STATIC_ARRAY) { /* exq/1 since the start */
+		x = json_object_new_object();
+		json_object_object_add(x, "va", cli_jhex(wq->root));
+		json_object_object_add(x, "found_by", json_object_new_string(wq->found_by));
+		json_object_object_add(x, "profile", json_object_new_string(wq->profile));
+		json_object_object_add(x, "rejected", rejected_json(wq));
+		json_object_object_add(doc, "exworkerqueue", x);
+	}
 	a = json_object_new_array();
 	for (i = 0; i < wq->nqueues; i++)
 		json_object_array_add(a, queue_json(k, &wq->queues[i]));
@@ -120,51 +140,64 @@ static void queues_json(const struct opts *o, exq_image *img, exq_kernel *k,
 	json_object_put(doc);
 }
 
-static void queues_text(const struct opts *o, exq_kernel *k, const exq_workq *wq)
+static void queues_text(const struct opts *o, exq_vspace *vs, exq_kernel *k,
+			const exq_workq *wq)
 {
 	char s1[300], s2[300];
 	size_t i, j;
+	/* Bare hex as WinDbg prints it: 8 digits on x86, 16 on x64. */
+	int W = exq_vspace_paging(vs) == EXQ_PAGING_X64 ? 16 : 8;
+	int numa = wq->model != EXQ_WQ_MODEL_STATIC_ARRAY;
 	if (o->verbose) {
-		printf("ExWorkerQueue 0x%" PRIx64 " (%s, profile %s)\n", wq->va,
-		       wq->found_by, wq->profile);
+		printf("Queue root 0x%" PRIx64 " (%s, %s, profile %s, %u node%s)\n",
+		       wq->root, wq->model_name, wq->found_by, wq->profile,
+		       wq->nodes, wq->nodes == 1 ? "" : "s");
 		for (i = 0; i < wq->nrejected; i++)
 			printf("  rejected candidate %s\n", wq->rejected[i]);
 	}
 	for (i = 0; i < wq->nqueues; i++) {
 		const exq_wq_queue *q = &wq->queues[i];
-		printf("**** %s WorkQueue ( Threads: %u/%u, Concurrency: %u/%u )\n",
-		       q->name, q->threads_count, q->threads_max, q->current, q->maximum);
+		if (numa && (i == 0 || wq->queues[i - 1].node != q->node))
+			printf("**** NUMA Node %u\n\n", q->node);
+		if (q->has_threads_max)
+			printf("**** %s WorkQueue ( Threads: %u/%u, Concurrency: %u/%u )\n",
+			       q->name, q->threads_count, q->threads_max, q->current,
+			       q->maximum);
+		else
+			printf("**** %s WorkQueue ( Threads: %u, Concurrency: %u/%u )\n",
+			       q->name, q->threads_count, q->current, q->maximum);
 		for (j = 0; j < q->nthreads; j++) {
 			const exq_wq_thread *t = &q->threads[j];
-			printf("THREAD %08" PRIx64 "  Cid %" PRIx64 ".%" PRIx64
-			       "  Teb: %08" PRIx64 " Win32Thread: %08" PRIx64 " %s\n",
-			       t->ethread, t->pid, t->tid, t->teb, t->win32thread,
-			       t->state_name);
+			printf("THREAD %0*" PRIx64 "  Cid %" PRIx64 ".%" PRIx64
+			       "  Teb: %0*" PRIx64 " Win32Thread: %0*" PRIx64 " %s\n",
+			       W, t->ethread, t->pid, t->tid, W, t->teb, W,
+			       t->win32thread, t->state_name);
 		}
 		for (j = 0; j < q->nitems; j++) {
 			const exq_wq_item *it = &q->items[j];
+			char prio[24] = "";
+			if (it->priority >= 0)
+				snprintf(prio, sizeof(prio), " Priority %d", it->priority);
 			if (it->kind == EXQ_WQ_IO_WORKITEM) {
 				exq_symbolize(k, it->io_routine, s1, sizeof(s1));
-				printf("PENDING: IoWorkItem (%08" PRIx64 ") Routine %s (%08" PRIx64
-				       ") IoObject (%08" PRIx64 ") %s Context (%08" PRIx64 ")%s\n",
-				       it->va, s1, it->io_routine, it->io_object,
-				       it->driver ? it->driver : "?", it->context,
+				printf("PENDING: IoWorkItem (%0*" PRIx64 ") Routine %s (%0*" PRIx64
+				       ") IoObject (%0*" PRIx64 ") %s Context (%0*" PRIx64 ")%s%s\n",
+				       W, it->va, s1, W, it->io_routine, W, it->io_object,
+				       it->driver ? it->driver : "?", W, it->context, prio,
 				       it->recovered ? " [recovered by walking the Blinks]" : "");
 			} else {
 				if (exq_symbolize_export(k, it->routine, s2, sizeof(s2)) != EXQ_OK)
 					exq_symbolize(k, it->routine, s2, sizeof(s2));
-				printf("PENDING: ExWorkItem (%08" PRIx64 ") Routine %s (%08" PRIx64
-				       ") Parameter (%08" PRIx64 ")%s\n",
-				       it->va, s2, it->routine, it->parameter,
+				printf("PENDING: ExWorkItem (%0*" PRIx64 ") Routine %s (%0*" PRIx64
+				       ") Parameter (%0*" PRIx64 ")%s%s\n",
+				       W, it->va, s2, W, it->routine, W, it->parameter, prio,
 				       it->recovered ? " [recovered by walking the Blinks]" : "");
 			}
 		}
 		for (j = 0; j < q->nerrors; j++)
-			printf("ERROR: %s: %s (node %08" PRIx64 ", link %08" PRIx64 ")\n",
-			       q->errors[j].status < 0
-				       ? "CYCLE"
-				       : exq_strerror((exq_status)q->errors[j].status),
-			       q->errors[j].message, q->errors[j].node, q->errors[j].link);
+			printf("ERROR: %s: %s (node %0*" PRIx64 ", link %0*" PRIx64 ")\n",
+			       exq_strerror(q->errors[j].status), q->errors[j].message, W,
+			       q->errors[j].node, W, q->errors[j].link);
 		putchar('\n');
 	}
 }
@@ -196,14 +229,16 @@ int cmd_queues(const struct opts *o)
 	}
 	code = cli_open_kernel(o, img, &vs, &k);
 	if (code == 0) {
-		memset(&wo, 0, sizeof(wo));
-		wo.have_va = o->have_exworkerqueue;
-		wo.va = o->exworkerqueue;
+		exq_workq_opts_init(&wo);
+		wo.have_root = o->have_exworkerqueue;
+		wo.root = o->exworkerqueue;
 		wo.max_items = o->max_items;
 		if (o->pattern) {
 			pat.name = "user";
 			pat.hex = o->pattern;
 			pat.imm_offset = o->pattern_offset;
+			pat.operand = EXQ_WQ_ABS32;
+			pat.insn_len = 0;
 			wo.patterns = &pat;
 			wo.npatterns = 1;
 		}
@@ -218,7 +253,7 @@ int cmd_queues(const struct opts *o)
 			if (o->json)
 				queues_json(o, img, k, wq);
 			else
-				queues_text(o, k, wq);
+				queues_text(o, vs, k, wq);
 			if (st != EXQ_OK) {
 				fprintf(stderr, "exq: queues: incomplete: %s (%s)\n",
 					exq_image_error(img), exq_strerror(st));

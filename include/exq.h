@@ -42,7 +42,8 @@ typedef enum exq_status {
 	EXQ_NOTPRESENT,  /* a page-table entry is not present */
 	EXQ_NOTFOUND,    /* kernel, export, pattern or structure not found */
 	EXQ_LIMIT,       /* a bound was hit */
-	EXQ_DEP          /* a dependency (zlib, libkdumpfile) failed */
+	EXQ_DEP,         /* a dependency (zlib, libkdumpfile) failed */
+	EXQ_CYCLE        /* a linked list runs back into itself */
 } exq_status;
 
 /* Name of a status ("OK", "NODATA", ...); never NULL. */
@@ -93,7 +94,11 @@ EXQ_API exq_status exq_image_open_file(exq_image *img, const char *path);
 EXQ_API exq_status exq_image_open_mem(exq_image *img, const void *buf,
 				      size_t len);
 
-/* Detail message of the last failure on this handle ("" when none). */
+/* Detail message of the last failure on this handle ("" when none).
+ * Rule: exq_image_open_* clear it; every other call that returns a status
+ * other than EXQ_OK sets it (for calls on a vspace, kernel or work-queue
+ * handle: the message is on their image); a call that returns EXQ_OK
+ * leaves it as it was. Read it right after the failing call. */
 EXQ_API const char *exq_image_error(const exq_image *img);
 
 /* Non-fatal observations made while opening (header field disagreements,
@@ -350,8 +355,10 @@ EXQ_API void exq_dtb_candidates_free(exq_dtb_candidate *c);
 
 typedef struct exq_kernel exq_kernel;
 
-/* Overrides for exq_kernel_open (zeroed = none). */
+/* Overrides for exq_kernel_open (zeroed = none). Growable like
+ * exq_workq_opts: size is sizeof(exq_kernel_opts) or 0 (this layout). */
 typedef struct exq_kernel_opts {
+	size_t size;
 	int have_kernel_base;
 	uint64_t kernel_base; /* --kernel-base */
 	int have_module_list;
@@ -425,31 +432,69 @@ EXQ_API exq_status exq_symbolize_export(exq_kernel *k, uint64_t addr,
 /* ------------------------------------------------------------ end kernel */
 
 /* ----------------------------------------------------------- work queues
- * (workq.c — DESIGN §7) */
+ * (workq.c, wq_find.c, wq_walk.c — DESIGN §7, §7b) */
 
 #define EXQ_WQ_DEFAULT_MAX_ITEMS 4096
 #define EXQ_WQ_MAX_ITEMS_CAP (1u << 20) /* larger max_items are clamped */
 #define EXQ_WQ_DEFAULT_WINDOW 0x100
 
-/* An instruction pattern carrying the VA of ExWorkerQueue as an imm32:
- * "57 81 C6 ?? ?? ?? ??" (hex bytes, ?? any byte) with the imm32 at
- * imm_offset. */
+/* How the bytes a pattern captures name an address. */
+typedef enum exq_wq_operand {
+	EXQ_WQ_ABS32 = 0, /* an absolute 32-bit VA (x86 imm32 / disp32) */
+	EXQ_WQ_RIPREL     /* a disp32 relative to the end of the instruction
+			     (x64 [rip+disp32]); see insn_len */
+} exq_wq_operand;
+
+/* An instruction pattern that carries the address of a queue root:
+ * "57 81 C6 ?? ?? ?? ??" (hex bytes; '?' is a wildcard nibble) with the
+ * 4 operand bytes at imm_offset. RIPREL: the address is the end of the
+ * instruction (match start + insn_len; 0 means imm_offset + 4) plus the
+ * sign-extended disp32. Every hit is only a candidate: the structure
+ * found there is validated before it is used. */
 typedef struct exq_wq_pattern {
 	const char *name;
 	const char *hex;
 	uint32_t imm_offset;
+	exq_wq_operand operand;
+	uint32_t insn_len;
 } exq_wq_pattern;
 
+/* Options of exq_workq_walk. Growable: set size to sizeof(exq_workq_opts)
+ * (exq_workq_opts_init does); fields added later are read only when size
+ * covers them, and size 0 means this first layout. */
 typedef struct exq_workq_opts {
-	int have_va;      /* --exworkerqueue: skip the search */
-	uint64_t va;
+	size_t size;
+	/* --exworkerqueue / --queue-root: skip the search. The address is the
+	 * root of the build's queue model: the ExWorkerQueue array
+	 * (static-array), node 0's ENODE (enode-*), or the EX_PARTITION
+	 * (partition). */
+	int have_root;
+	uint64_t root;
 	size_t max_items; /* per list; 0 = EXQ_WQ_DEFAULT_MAX_ITEMS; at most
 			     EXQ_WQ_MAX_ITEMS_CAP */
-	uint32_t window;  /* bytes of ExQueueWorkItem scanned; 0 = default */
-	/* Extra patterns tried before the built-in table. */
+	uint32_t window;  /* bytes of code scanned per function; 0 = default */
+	/* Extra patterns tried before the built-in table, on the function the
+	 * build's model reads its root from (ExQueueWorkItem, or
+	 * KeQueryNodeMaximumProcessorCount for the ENODE models). */
 	const exq_wq_pattern *patterns;
 	size_t npatterns;
 } exq_workq_opts;
+
+/* Zero o and set its size. */
+EXQ_API void exq_workq_opts_init(exq_workq_opts *o);
+
+/* The four ways Windows keeps its system worker queues (DESIGN §7b). */
+typedef enum exq_wq_model {
+	EXQ_WQ_MODEL_NONE = 0,
+	EXQ_WQ_MODEL_STATIC_ARRAY,    /* XP … 7: ExWorkerQueue[3] */
+	EXQ_WQ_MODEL_ENODE_KQUEUE,    /* 8: ENODE.ExWorkerQueues[7] */
+	EXQ_WQ_MODEL_ENODE_KPRIQUEUE, /* 8.1 … 10 1703: ENODE.ExWorkQueues[] */
+	EXQ_WQ_MODEL_PARTITION        /* 10 1709 … 11: EX_PARTITION */
+} exq_wq_model;
+
+/* "static-array", "enode-kqueue", "enode-kpriqueue", "partition"; NULL
+ * for others. */
+EXQ_API const char *exq_wq_model_name(exq_wq_model m);
 
 typedef struct exq_wq_thread {
 	uint64_t ethread;
@@ -459,61 +504,85 @@ typedef struct exq_wq_thread {
 	const char *state_name; /* "WAIT", "READY", "RUNNING", ... */
 } exq_wq_thread;
 
-#define EXQ_WQ_WORK_QUEUE_ITEM 0
-#define EXQ_WQ_IO_WORKITEM 1
+typedef enum exq_wq_item_kind {
+	EXQ_WQ_WORK_QUEUE_ITEM = 0,
+	EXQ_WQ_IO_WORKITEM = 1 /* Parameter == the item itself */
+} exq_wq_item_kind;
+
+typedef enum exq_wq_object_type {
+	EXQ_WQ_OBJECT_UNKNOWN = 0, /* absent or unreadable */
+	EXQ_WQ_OBJECT_DEVICE = 3,  /* DEVICE_OBJECT */
+	EXQ_WQ_OBJECT_DRIVER = 4   /* DRIVER_OBJECT */
+} exq_wq_object_type;
 
 typedef struct exq_wq_item {
 	uint64_t va;
-	int kind; /* EXQ_WQ_* */
+	exq_wq_item_kind kind;
 	uint64_t routine, parameter;
 	/* IO work items only */
 	uint64_t io_routine, io_object, context;
-	int io_object_type;    /* 3 device, 4 driver, 0 unknown/unreadable */
+	exq_wq_object_type io_object_type;
 	const char *driver;    /* "\Driver\bar", or NULL */
 	const char *recovered; /* NULL, or "blink" */
+	int priority;          /* KPRIQUEUE list (0..31); -1 on a KQUEUE */
 } exq_wq_item;
 
-/* Where a list walk stopped early. status is an exq_status, or -1 for a
- * cycle. node: the last good node; link: the address that failed. */
+/* Where a list walk stopped early, or what is wrong with a list head.
+ * status: why (NODATA, NOTPRESENT, CORRUPT, LIMIT, NOMEM, CYCLE); node:
+ * the last good node; link: the address that failed. */
 typedef struct exq_wq_error {
-	int status;
+	exq_status status;
 	uint64_t node, link;
-	char message[256];
+	const char *message;
 } exq_wq_error;
 
-#define EXQ_WQ_MAX_ERRORS 8
-
 typedef struct exq_wq_queue {
-	int index;
-	const char *name; /* "Critical", "Delayed", "HyperCritical" */
-	uint64_t va;
-	uint32_t threads_count, threads_max;
-	uint32_t current, maximum; /* KQUEUE CurrentCount / MaximumCount */
+	size_t index;     /* position in exq_workq.queues */
+	const char *name; /* "Critical", "ExPoolUntrusted", "Pool5", ... */
+	uint64_t va;      /* EX_WORK_QUEUE */
+	uint32_t node;    /* NUMA node (0 for static-array) */
+	uint32_t queue_index; /* within the node: 0..2 static-array,
+				 WORK_QUEUE_TYPE for enode-kqueue,
+				 EXQUEUEINDEX otherwise */
+	uint32_t threads_count;
+	int has_threads_max;  /* the layout keeps a worker maximum */
+	uint32_t threads_max;
+	uint32_t current, maximum; /* KQUEUE CurrentCount / MaximumCount;
+				      KPRIQUEUE: sum of CurrentCount[] */
 	uint32_t signal_state;
+	uint32_t priorities;  /* item lists: 1 (KQUEUE) or 32 (KPRIQUEUE) */
 	size_t nthreads, nitems, nerrors;
 	exq_wq_thread *threads;
-	exq_wq_item *items;
-	exq_wq_error errors[EXQ_WQ_MAX_ERRORS];
+	exq_wq_item *items; /* KPRIQUEUE: priority 31 first, each list from
+			       its head (the order the kernel takes them) */
+	exq_wq_error *errors;
 } exq_wq_queue;
 
 typedef struct exq_workq {
-	uint64_t va;            /* ExWorkerQueue */
-	const char *found_by;   /* "pattern:<name>@ExQueueWorkItem+0x25", ... */
-	const char *profile;    /* "win7-x86" */
+	exq_wq_model model;
+	const char *model_name; /* exq_wq_model_name(model) */
+	uint64_t root;          /* the array, node 0's ENODE, or EX_PARTITION */
+	const char *found_by;   /* "pattern:<name>@<export>+0x<off>",
+				   "threads", "bugcheck-0x96", "override",
+				   "scan:<kernel>+0x<off>" */
+	const char *profile;    /* "win7-x86", "win10-1709-x64", ... */
+	uint32_t nodes;
 	size_t nqueues;
-	exq_wq_queue queues[3];
+	exq_wq_queue *queues; /* node by node, by queue_index */
 	/* Candidates that failed validation, with the reason (for -v). */
 	size_t nrejected;
-	const char *rejected[16];
+	const char *const *rejected;
 } exq_workq;
 
-/* Find ExWorkerQueue (override, pattern in ExQueueWorkItem, bugcheck 0x96
- * fallback), validate it, and walk the three queues. EXQ_OK: all walked;
- * a list that broke is recorded in that queue's errors and the status is
- * the first such error's (NODATA, NOTPRESENT, CORRUPT for a cycle,
- * LIMIT) with *out still set. EXQ_UNSUPPORTED for builds without a
- * queue profile (Windows 8+), EXQ_NOTFOUND when no candidate validates
- * (*out not set). */
+/* Find the queue root of the kernel's build (override, instruction
+ * patterns, the System process's worker threads, bugcheck 0x96, a data
+ * scan), validate it, and walk every queue. EXQ_OK: all walked. A list
+ * that broke is recorded in that queue's errors and the status is the
+ * first such error's (NODATA, NOTPRESENT, CORRUPT, CYCLE, LIMIT) with
+ * *out still set. Without *out: EXQ_UNSUPPORTED for builds without a
+ * layout profile (the message names the build) and for triage dumps,
+ * EXQ_NOTFOUND when no candidate validates, EXQ_INVALID for a malformed
+ * pattern. */
 EXQ_API exq_status exq_workq_walk(exq_kernel *k, const exq_workq_opts *opts,
 				  exq_workq **out);
 EXQ_API void exq_workq_free(exq_workq *wq); /* accepts NULL */

@@ -17,6 +17,7 @@ const char *exq_strerror(exq_status st)
 		[EXQ_NOTFOUND] = "NOTFOUND",
 		[EXQ_LIMIT] = "LIMIT",
 		[EXQ_DEP] = "DEP",
+		[EXQ_CYCLE] = "CYCLE",
 	};
 	if ((unsigned)st < sizeof(names) / sizeof(names[0]) && names[st])
 		return names[st];

@@ -285,12 +285,19 @@ static inline int exq__mul_ovf(uint64_t a, uint64_t b, uint64_t *r)
 
 /* Cycle detection for list walks: an open-addressing set of the nodes
  * visited. cap is a power of two larger than the number of nodes ever
- * added (walks are bounded, so callers size it from their bound); 0 marks
- * an empty slot (a walk never gets there: a read at VA 0 fails first).
+ * added (walks are bounded, so callers size it from their bound); the
+ * set holds cap + 1 slots: 0 marks an empty slot, and node 0 itself (a
+ * list that runs through VA 0) is kept in the extra slot set[cap].
  * Returns 1 when node was visited before. */
 static inline int exq__visited(uint64_t *set, size_t cap, uint64_t node)
 {
 	size_t h = (size_t)((node * 0x9E3779B97F4A7C15ull) >> 24) & (cap - 1);
+	if (node == 0) {
+		if (set[cap])
+			return 1;
+		set[cap] = 1;
+		return 0;
+	}
 	while (set[h]) {
 		if (set[h] == node)
 			return 1;
@@ -389,26 +396,50 @@ exq_status exq__pe_export_containing(exq__pe *pe, uint64_t va,
 /* True when va lies in a section with IMAGE_SCN_MEM_WRITE. */
 int exq__pe_in_writable_section(const exq__pe *pe, uint64_t va);
 
-/* Layout profile of one build family (x86; PAE and non-PAE identical).
- * Offsets in bytes from the start of the structure; 0 in an optional
- * field means "absent in this build" where noted. */
+/* Layout profile of one build range on one machine (DESIGN §7, §7b):
+ * every offset the work-queue walk reads, and the queue model. Offsets in
+ * bytes from the start of the structure; 0 in an optional field means
+ * "absent in this layout" where noted. Rows live in profile.c. */
 typedef struct exq__profile {
-	const char *name; /* "win7-x86" */
+	const char *name; /* "win7-x86", "win10-1709-x64" */
 	const char *os;   /* "Windows 7" */
+	exq_machine machine;
 	uint32_t build_min, build_max;
 	int sp_min, sp_max; /* service packs the row covers */
+	exq_wq_model model;
+	uint8_t ptr;        /* pointer size: 4 or 8 */
+	/* Queue names by index within a node (WORK_QUEUE_TYPE or
+	 * EXQUEUEINDEX); indexes past nnames are "Pool<n>". */
+	const char *const *queue_names;
+	uint8_t nqueue_names;
 	struct { uint16_t type, size, signal_state, wait_list_head; } dispatcher;
+	/* The queue object at the start of EX_WORK_QUEUE: a KQUEUE (one item
+	 * list) or a KPRIQUEUE (nlists lists, one per priority, with a
+	 * CurrentCount per list). */
 	struct {
 		uint16_t size, entry_list_head, current_count, maximum_count,
 			thread_list_head;
-		uint8_t type, dispatcher_size; /* 4 QueueObject, 0x0A ULONGs */
+		uint8_t type;            /* 4 QueueObject, 0x15 PriQueueObject */
+		uint8_t dispatcher_size; /* Header.Size (ULONGs); 0: unchecked */
+		uint8_t nlists;          /* 1 or 32 */
 	} kqueue;
 	struct {
 		uint16_t size, worker_queue, dynamic_thread_count,
 			work_items_processed, work_items_processed_last_pass,
-			queue_depth_last_pass, info;
-		uint16_t count; /* queues in ExWorkerQueue: 3 */
+			queue_depth_last_pass;
+		uint16_t info;        /* static-array: Info (WorkerCount << 3) */
+		uint16_t max_threads; /* MaxThreads; 0: absent */
+		uint16_t node;        /* ENODE pointer (enode-kpriqueue); 0: absent */
+		uint16_t partition;   /* EX_PARTITION pointer (partition) */
+		uint16_t queue_index; /* QueueIndex; 0: absent */
+		uint16_t count; /* queues per node: 3 (array), 7 (ENODE inline),
+				   8 (pointer slots: ExPoolMax) */
 	} ex_work_queue;
+	/* ENODE: offset of the inline EX_WORK_QUEUE array (enode-kqueue) or
+	 * of the pointer array (enode-kpriqueue). */
+	struct { uint16_t queues; } enode;
+	/* EPARTITION.ExPartition, EX_PARTITION.WorkQueues. */
+	struct { uint16_t ex_partition, work_queues; } partition;
 	struct { uint16_t size, list, worker_routine, parameter; } work_queue_item;
 	struct {
 		uint16_t work_item, routine, io_object, context;
@@ -420,20 +451,28 @@ typedef struct exq__profile {
 		uint16_t queue, queue_list_entry, state, teb, win32thread;
 		uint8_t type_value, state_waiting; /* 6 ThreadObject, 5 */
 	} kthread;
-	struct { uint16_t cid, start_address; } ethread;
+	struct { uint16_t cid, start_address, thread_list_entry; } ethread;
+	/* 0 in unique_process_id: not known for this build (no thread
+	 * fallback). */
+	struct {
+		uint16_t unique_process_id, active_process_links,
+			thread_list_head;
+	} eprocess;
 } exq__profile;
 
-/* The profile for an OS build (low 16 bits of NtBuildNumber). sp_hint is
- * the service pack when known (dump header), else -1. EXQ_UNSUPPORTED
- * (message naming the build) for Windows 8+ and unknown builds;
- * EXQ_NOTFOUND when the build is ambiguous without sp_hint (3790: use
- * exq__profile_candidates and validate). *out written only on success. */
-exq_status exq__profile_for_build(uint32_t build, int sp_hint,
-				  const exq__profile **out, exq__err *err);
-/* Every profile matching build (any service pack), up to max; returns
- * how many match (may exceed max; 0 for none). */
-size_t exq__profile_candidates(uint32_t build, const exq__profile **out,
-			       size_t max);
+/* The profile for an OS build (low 16 bits of NtBuildNumber) on a
+ * machine. sp_hint is the service pack when known (dump header), else -1.
+ * EXQ_UNSUPPORTED (message naming the build and machine) for builds
+ * without a row; EXQ_NOTFOUND when the build is ambiguous without sp_hint
+ * (3790: use exq__profile_candidates and validate). *out written only on
+ * success. */
+exq_status exq__profile_for_build(exq_machine machine, uint32_t build,
+				  int sp_hint, const exq__profile **out,
+				  exq__err *err);
+/* Every profile matching build on machine (any service pack), up to max;
+ * returns how many match (may exceed max; 0 for none). */
+size_t exq__profile_candidates(exq_machine machine, uint32_t build,
+			       const exq__profile **out, size_t max);
 /* "Windows 7", "Windows 8.1", "Windows 10/11"...: the OS family of any
  * build exq recognises, with or without a profile; NULL when unknown. */
 const char *exq__build_os_name(uint32_t build);
@@ -472,5 +511,54 @@ const char *exq__kernel_profile_error(const exq_kernel *k);
 void exq__kernel_modules_free(exq_kernel *k);
 
 /* ================================================= end kernel and modules */
+
+/* ======================= work queues (workq.c, wq_find.c, wq_walk.c) */
+
+#define EXQ__WQ_MAX_REJECTED 16
+#define EXQ__WQ_MAX_ERRORS 16 /* per queue; later ones are counted */
+#define EXQ__WQ_MAX_NODES 64
+#define EXQ__WQ_MAX_QUEUES (EXQ__WQ_MAX_NODES * 8)
+#define EXQ__WQ_MAX_THREADS 1024 /* per queue */
+
+/* State of one exq_workq_walk. */
+struct exq__wq {
+	exq_kernel *k;
+	exq_vspace *vs;
+	exq_image *img;
+	const exq__profile *P;
+	const exq_workq_opts *opts;
+	size_t max_items;
+	exq_workq *wq;
+	char *rejected[EXQ__WQ_MAX_REJECTED];
+	char found_by[160];
+	/* Root and queues found (wq_find.c), walked by wq_walk.c. */
+	uint64_t root;
+	uint64_t node_block; /* KeNodeBlock (enode-*), 0 when unknown */
+	uint32_t nodes_hint; /* KeNumberNodes when read, else 0 */
+	size_t nq;
+	struct exq__wq_qref {
+		uint64_t va;
+		uint32_t node, index;
+	} q[EXQ__WQ_MAX_QUEUES];
+};
+
+/* Reads at the kernel's pointer width (P->ptr) and fixed widths. */
+exq_status exq__wq_rdptr(struct exq__wq *w, uint64_t va, uint64_t *v);
+exq_status exq__wq_rd32(struct exq__wq *w, uint64_t va, uint32_t *v);
+/* A rejected root candidate, kept for -v (bounded). */
+void exq__wq_reject(struct exq__wq *w, const char *fmt, ...)
+	EXQ__PRINTF(2, 3);
+/* Locate and validate the root, fill w->root, w->q[] and w->found_by
+ * (wq_find.c). EXQ_NOTFOUND / EXQ_INVALID with a message. */
+exq_status exq__wq_locate(struct exq__wq *w);
+/* Does the queue object at q look like one of this profile's queues
+ * (header type/size, MaximumCount, thread ownership)? why on failure. */
+int exq__wq_queue_ok(struct exq__wq *w, uint64_t q, char *why, size_t n);
+/* Walk queue i of w->wq (wq_walk.c). */
+void exq__wq_walk_queue(struct exq__wq *w, exq_wq_queue *q);
+/* Queue name of index within a node under profile P (static storage). */
+const char *exq__wq_queue_name(const exq__profile *P, uint32_t index);
+
+/* ================================================ end work queues */
 
 #endif /* EXQ_INT_H */

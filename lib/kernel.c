@@ -280,7 +280,8 @@ static void read_build(exq_kernel *k)
 		return;
 	k->info.os = exq__build_os_name(k->info.build);
 	exq__err_clear(&e);
-	if (exq__profile_for_build(k->info.build, -1, &k->profile, &e) == EXQ_OK)
+	if (exq__profile_for_build(exq__kptr64(k) ? EXQ_MACHINE_X64 : EXQ_MACHINE_X86,
+				   k->info.build, -1, &k->profile, &e) == EXQ_OK)
 		k->info.profile = k->profile->name;
 	else
 		k->profile_msg = strdup(e.msg);

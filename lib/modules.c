@@ -101,7 +101,7 @@ static exq_status walk(exq_kernel *k)
 	const struct ldr_layout *L = exq__kptr64(k) ? &ldr64 : &ldr32;
 	unsigned ps = exq__kptr64(k) ? 8 : 4;
 	uint64_t head = k->info.module_list, node, prev;
-	uint64_t *set = calloc(2 * MAX_MODULES, sizeof(uint64_t));
+	uint64_t *set = calloc(2 * MAX_MODULES + 1, sizeof(uint64_t));
 	uint8_t e[0x68];
 	exq_status st = EXQ_OK;
 

@@ -60,8 +60,8 @@ int exq_fuzz_pattern(const uint8_t *d, size_t n)
 		return 0;
 	k = kernel_of(d[0] & 1);
 	memset(&o, 0, sizeof(o));
-	o.have_va = (d[0] >> 1) & 1;
-	o.va = le32(d + 4);
+	o.have_root = (d[0] >> 1) & 1;
+	o.root = le32(d + 4);
 	o.window = (uint32_t)d[1] * 16;
 	o.max_items = d[2];
 	while (at + 5 <= n && np < MAX_PATTERNS) {
@@ -74,6 +74,10 @@ int exq_fuzz_pattern(const uint8_t *d, size_t n)
 		pats[np].imm_offset = le32(d + at);
 		pats[np].name = d[at + 4] & 1 ? "user" : NULL;
 		pats[np].hex = text[np];
+		/* bit 1: a RIP-relative operand; bits 2..7: the instruction
+		 * length (0: operand end) */
+		pats[np].operand = d[at + 4] & 2 ? EXQ_WQ_RIPREL : EXQ_WQ_ABS32;
+		pats[np].insn_len = (uint32_t)d[at + 4] >> 2;
 		np++;
 		at = end + 1;
 	}
