@@ -171,6 +171,38 @@ static json_object *triage_obj(const exq_triage_info *t)
 	return o;
 }
 
+/* A triage dump holds no kernel pages, but its KDBG copy names the
+ * kernel base and its driver list the module there (issue 13). */
+static json_object *triage_kernel_obj(const exq_image_info *in)
+{
+	const exq_triage_info *t = in->triage;
+	const char *name = NULL, *slash;
+	json_object *o;
+	size_t i;
+	if (!t || !t->has_kdbg || !t->kdbg_kernbase)
+		return NULL;
+	o = json_object_new_object();
+	for (i = 0; i < t->ndrivers; i++)
+		if (t->drivers[i].base == t->kdbg_kernbase && t->drivers[i].name &&
+		    t->drivers[i].name[0]) {
+			name = t->drivers[i].name;
+			break;
+		}
+	slash = name ? strrchr(name, '\\') : NULL;
+	json_object_object_add(o, "name", name ? json_object_new_string(slash ? slash + 1 : name)
+					       : NULL);
+	json_object_object_add(o, "base", cli_jhex(t->kdbg_kernbase));
+	json_object_object_add(o, "size", name ? cli_jhex(t->drivers[i].size) : NULL);
+	json_object_object_add(o, "base_source", json_object_new_string("kdbg"));
+	json_object_object_add(o, "build", in->have & EXQ_HAVE_BUILD
+						   ? json_object_new_int64(in->build)
+						   : NULL);
+	json_object_object_add(o, "module_list", t->kdbg_ps_loaded_module_list
+							 ? cli_jhex(t->kdbg_ps_loaded_module_list)
+							 : NULL);
+	return o;
+}
+
 static json_object *info_json(const exq_image *img, const char *path,
 			      const struct opts *o, const exq_kernel *k)
 {
@@ -180,7 +212,7 @@ static json_object *info_json(const exq_image *img, const char *path,
 	size_t i;
 
 	json_object_object_add(doc, "image", cli_image_obj(img, path, o));
-	json_object_object_add(doc, "kernel", cli_kernel_obj(k));
+	json_object_object_add(doc, "kernel", k ? cli_kernel_obj(k) : triage_kernel_obj(in));
 	json_object_object_add(doc, "cpus", in->have & EXQ_HAVE_CPUS
 						    ? json_object_new_int64(in->cpus)
 						    : NULL);
