@@ -420,12 +420,14 @@ EXQ_API exq_status exq_kernel_modules(exq_kernel *k, const exq_module **mods,
 				      size_t *n);
 
 /* addr as "<module>+0x<off>" (lower-case hex). EXQ_NOTFOUND when no module
- * holds it (buf then gets the bare address). */
+ * holds it (buf then gets the bare address); EXQ_LIMIT when the text did
+ * not fit in len bytes (buf holds it cut short). A module list that breaks
+ * is walked once and leaves a warning on the image. */
 EXQ_API exq_status exq_symbolize(exq_kernel *k, uint64_t addr, char *buf,
 				 size_t len);
 /* addr as "<module>!<export>+0x<off>" only when an exported function of
  * that module contains it exactly (DESIGN §6: never a guess);
- * EXQ_NOTFOUND otherwise. */
+ * EXQ_NOTFOUND otherwise; EXQ_LIMIT when it did not fit in len bytes. */
 EXQ_API exq_status exq_symbolize_export(exq_kernel *k, uint64_t addr,
 					char *buf, size_t len);
 

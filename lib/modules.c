@@ -169,6 +169,12 @@ exq_status exq_kernel_modules(exq_kernel *k, const exq_module **mods,
 		else
 			k->walk_status = walk(k);
 		memcpy(k->walk_msg, k->img->err.msg, sizeof(k->walk_msg));
+		/* Every symbol past the break is lost: say so once, where the
+		 * commands that only symbolize (queues) show it. */
+		if (k->walk_status != EXQ_OK)
+			exq__warn(k->img, "module list: %s (%s); %zu modules read, "
+				  "addresses in others are shown bare",
+				  k->walk_msg, exq_strerror(k->walk_status), k->nmods);
 		if (k->nmods)
 			k->modpe = calloc(k->nmods, sizeof(*k->modpe));
 	} else if (k->walk_status != EXQ_OK) {
@@ -197,20 +203,22 @@ static long find_module(exq_kernel *k, uint64_t addr)
 exq_status exq_symbolize(exq_kernel *k, uint64_t addr, char *buf, size_t len)
 {
 	long i;
+	int n;
 	if (!k || !buf || !len)
 		return EXQ_INVALID;
 	i = find_module(k, addr);
 	if (i == -1) {
-		snprintf(buf, len, "0x%" PRIx64, addr);
-		return EXQ_NOTFOUND;
+		n = snprintf(buf, len, "0x%" PRIx64, addr);
+		return n < 0 || (size_t)n >= len ? EXQ_LIMIT : EXQ_NOTFOUND;
 	}
 	if (i == -2)
-		snprintf(buf, len, "%s+0x%" PRIx64, k->info.name, addr - k->info.base);
+		n = snprintf(buf, len, "%s+0x%" PRIx64, k->info.name, addr - k->info.base);
 	else
-		snprintf(buf, len, "%s+0x%" PRIx64,
-			 k->mods[i].name[0] ? k->mods[i].name : "?",
-			 addr - k->mods[i].base);
-	return EXQ_OK;
+		n = snprintf(buf, len, "%s+0x%" PRIx64,
+			     k->mods[i].name[0] ? k->mods[i].name : "?",
+			     addr - k->mods[i].base);
+	/* a name cut to fit the buffer is not the name */
+	return n < 0 || (size_t)n >= len ? EXQ_LIMIT : EXQ_OK;
 }
 
 exq_status exq_symbolize_export(exq_kernel *k, uint64_t addr, char *buf,
@@ -240,6 +248,6 @@ exq_status exq_symbolize_export(exq_kernel *k, uint64_t addr, char *buf,
 	}
 	if (!pe || exq__pe_export_containing(pe, addr, &name, &off) != EXQ_OK)
 		return EXQ_NOTFOUND;
-	snprintf(buf, len, "%s!%s+0x%" PRIx64, mod, name, off);
-	return EXQ_OK;
+	i = snprintf(buf, len, "%s!%s+0x%" PRIx64, mod, name, off);
+	return i < 0 || (size_t)i >= len ? EXQ_LIMIT : EXQ_OK;
 }

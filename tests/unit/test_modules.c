@@ -73,6 +73,11 @@ static void symbols(void **state)
 	assert_int_equal(exq_symbolize(env.k, 0x1000, b, sizeof(b)), EXQ_NOTFOUND);
 	assert_string_equal(b, "0x1000");
 	assert_int_equal(exq_symbolize_export(env.k, 0x1000, b, sizeof(b)), EXQ_NOTFOUND);
+	/* a name that does not fit is LIMIT, never a silent cut */
+	assert_int_equal(exq_symbolize(env.k, mod->base + 0x1234, b, 6), EXQ_LIMIT);
+	assert_int_equal(exq_symbolize(env.k, 0x1000, b, 4), EXQ_LIMIT);
+	assert_int_equal(exq_symbolize_export(env.k, env.w->exqueueworkitem + 3, b, 8),
+			 EXQ_LIMIT);
 	/* a driver routine with no export around it: no guessed export */
 	assert_int_equal(exq_symbolize_export(env.k, mod->base + 0x1234, b, sizeof(b)), EXQ_NOTFOUND);
 }
@@ -95,6 +100,14 @@ static void cycle_and_breaks(void **state)
 	assert_int_equal(exq_kernel_modules(env.k, &m, &n), EXQ_NOTPRESENT);
 	assert_int_equal(n, 3);
 	assert_non_null(strstr(exq_image_error(env.img), "module list entry 3"));
+	{ /* symbols past the break are lost: a warning says so (issue 16) */
+		size_t i, found = 0;
+		for (i = 0; i < exq_image_warning_count(env.img); i++)
+			if (strstr(exq_image_warning(env.img, i), "module list:") &&
+			    strstr(exq_image_warning(env.img, i), "3 modules read"))
+				found++;
+		assert_int_equal(found, 1);
+	}
 	/* a lying BaseDllName length: the entry is kept with an empty name */
 	put32(md[2].ldr, md[3].ldr);
 	put32(md[3].ldr, md[4].ldr);

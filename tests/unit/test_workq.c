@@ -383,6 +383,13 @@ static void overrides_and_patterns(void **state)
 	wq = NULL;
 	o.patterns = &bad;
 	assert_int_equal(exq_workq_walk(e.k, &o, &wq), EXQ_INVALID);
+	/* no list for a count, a pattern without text (issue 16) */
+	o.patterns = NULL;
+	assert_int_equal(exq_workq_walk(e.k, &o, &wq), EXQ_INVALID);
+	bad.hex = NULL;
+	o.patterns = &bad;
+	assert_int_equal(exq_workq_walk(e.k, &o, &wq), EXQ_INVALID);
+	assert_null(wq);
 	/* a window too small to hold the real pattern: found by the data scan */
 	memset(&o, 0, sizeof(o));
 	o.window = e.w->pattern_off;
