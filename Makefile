@@ -193,7 +193,7 @@ help:
 	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # mkwin includes the world builder (tests/unit/tlib_win.c) as source.
-$(BUILD)/tools/mkwin: tests/unit/tlib_win.c tests/unit/tlib_win.h
+$(BUILD)/tools/mkwin: tests/unit/tlib_win.c tests/unit/tlib_win.h tests/unit/tlib_win_rows.h
 # mkbad (the malformed-input corpus) includes it and the dump builders.
 $(BUILD)/tools/mkbad: tests/unit/tlib_win.c tests/unit/tlib_win.h tests/unit/tlib_dump.c
 

@@ -30,6 +30,8 @@ static struct tw_world *make(uint32_t build, int pae, enum tw_damage d,
 	char err[200] = "";
 	tw_spec_init(&s, build, pae, seed);
 	s.damage = d;
+	if (build == 9200 && d == TW_DAMAGE_NONE)
+		s.damage = TW_DAMAGE_WIN8; /* the x86 decoy world of this list */
 	struct tw_world *w = tw_build(&s, err, sizeof err);
 	if (!w)
 		fail_msg("tw_build(%u, %d, %s): %s", build, pae, tw_damage_name(d),
