@@ -17,11 +17,13 @@
  *   NAME.kernel.json    truth: the container-independent part of
  *                       `exq info --json` (image, kernel, kdbg)
  *
- * The world builder lives in tests/unit/tlib_win.c, which the unit tests
- * link. The Makefile builds each tests/tools/X.c alone (no test library),
- * so the builder is included here as source: one generator, two users.
+ * The world builder lives in tests/unit/tlib_win.c and tlib_win_queues.c,
+ * which the unit tests link. The Makefile builds each tests/tools/X.c alone
+ * (no test library), so the builder is included here as source: one
+ * generator, two users.
  */
 #include "../unit/tlib_win.c"
+#include "../unit/tlib_win_queues.c"
 
 #include <errno.h>
 #include <inttypes.h>
