@@ -43,6 +43,9 @@ static struct tw_world *make(uint32_t build, int pae, enum tw_damage d,
 	return w;
 }
 
+static struct tw_world *make_m(enum tw_machine m, uint32_t build, unsigned nodes,
+			       enum tw_damage d, uint64_t seed);
+
 /* ------------------------------------------------ a walker of our own */
 
 static uint64_t le(const uint8_t *p, unsigned n)
@@ -534,6 +537,13 @@ static void test_determinism(void **state)
 	tw_free(a);
 	tw_free(b);
 	tw_free(c);
+	/* x64, two nodes */
+	a = make_m(TW_X64, 19041, 2, TW_DAMAGE_NONE, 42);
+	b = make_m(TW_X64, 19041, 2, TW_DAMAGE_NONE, 42);
+	assert_memory_equal(a->mem, b->mem, a->mem_size);
+	assert_memory_equal(a->used, b->used, a->npages);
+	tw_free(a);
+	tw_free(b);
 }
 
 static char *json_of(const struct tw_world *w,

@@ -252,7 +252,7 @@ static uint32_t code_nodemax(struct gen *g, uint64_t va, uint64_t numnodes,
 		} else {
 			put_bytes(c, &n, "0FB74508 663B05");
 			put32at(c, &n, (uint32_t)numnodes);
-			put_bytes(c, &n, "7310");
+			put_bytes(c, &n, "7312"); /* to the xor */
 			off = (uint32_t)n;
 			put_bytes(c, &n, "8B0485");
 			put32at(c, &n, (uint32_t)nodeblock);
