@@ -193,9 +193,9 @@ help:
 	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # mkwin includes the world builder (tests/unit/tlib_win.c) as source.
-$(BUILD)/tools/mkwin: tests/unit/tlib_win.c tests/unit/tlib_win.h
+$(BUILD)/tools/mkwin: $(wildcard tests/unit/tlib_win*.c tests/unit/tlib_win*.h)
 # mkbad (the malformed-input corpus) includes it and the dump builders.
-$(BUILD)/tools/mkbad: tests/unit/tlib_win.c tests/unit/tlib_win.h tests/unit/tlib_dump.c
+$(BUILD)/tools/mkbad: $(wildcard tests/unit/tlib_win*.c tests/unit/tlib_win*.h) tests/unit/tlib_dump.c
 
 # ------------------------------------------------------------ fuzzing
 # `make fuzz FUZZ_TIME=s [FUZZ_TARGETS="open pe"]`: clang-14 + libFuzzer,
@@ -212,6 +212,7 @@ FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/fuzz/fuzz_*.c) tests/fuzz/fworld.c tests/fuzz/fimage.c)
 FUZZ_HELP_OBJ := $(patsubst %.c,$(BUILD)/%.o,tests/fuzz/fworld.c tests/fuzz/fimage.c tests/unit/tlib_win.c \
+	tests/unit/tlib_win_queues.c \
 	tests/unit/tlib_dump.c)
 .PHONY: fuzz fuzz-bins fuzz-corpus
 

@@ -16,6 +16,7 @@
  */
 #include "../unit/tlib_dump.c"
 #include "../unit/tlib_win.c"
+#include "../unit/tlib_win_queues.c"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -100,7 +100,7 @@ static exq_status walk_world(const struct tw_spec *s, const exq_workq_opts *o,
 			}
 			if (e.w->decoy_off) { /* the decoy came first and was rejected */
 				snprintf(want, sizeof(want), "0x%x (pattern:push-edi-add-esi@ExQueueWorkItem+0x%x)",
-					 e.w->decoy, e.w->decoy_off);
+					 (unsigned)e.w->decoy, e.w->decoy_off);
 				assert_true(wq->nrejected >= 1);
 				assert_non_null(strstr(wq->rejected[0], want));
 			}

@@ -1,105 +1,67 @@
 /*
- * tlib_win.c — builds the physical memory of a 32-bit Windows machine from
- * a struct tw_spec, and keeps the truth (see tlib_win.h).
+ * tlib_win.c — builds the physical memory of a Windows machine (x86 or
+ * x64) from a struct tw_spec, and keeps the truth (see tlib_win.h).
  *
  * Order of construction: physical runs and the page-table root (PAE boot
  * layout: PDPT, then PD0..PD3 at +0x1000..+0x4000, PD3 self-map; x86: PD
- * entry 0x300 names the PD) → ntoskrnl (headers and .text/.rdata on one
- * large page, .data/others on 4 KiB pages at scattered PAs) → KDBG and the
- * list heads in .data → modules (LDR entries and names in pool, a small PE
- * header at each DllBase) → driver/device objects → worker threads and
- * pending items in pool → damage. Pool VA pages are mapped to non-adjacent
- * physical pages, and chosen objects are placed so that they cross a page.
+ * entry 0x300 names the PD; x64: a PML4 with a self-map entry at a
+ * seed-chosen index) → ntoskrnl (headers and .text/.rdata on one large
+ * page, .data/others on 4 KiB pages at scattered PAs) → KDBG and the list
+ * heads in .data → modules (LDR entries and names in pool, a small PE
+ * header at each DllBase) → driver/device objects → the queue root of the
+ * build's model, worker threads and pending items in pool → damage → the
+ * System process. Pool VA pages are mapped to non-adjacent physical
+ * pages, and chosen objects are placed so that they cross a page.
  *
  * Every value is a little-endian store into the buffer; the generator
  * reads its own page tables back (tw_vtop) to place virtual data, so the
- * tables it writes are the ones it uses.
+ * tables it writes are the ones it uses. The layout rows per build and
+ * machine are data in tlib_win_rows.h.
  */
 #include "tlib_win.h"
+#include "tlib_win_int.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PG 4096u
-#define KPTE 0x163u        /* P RW A D G */
-#define KPDE 0x63u         /* P RW A D */
-#define KLARGE 0x1e3u      /* P RW A D PS G */
-#define PTE_TRANSITION 0x800u
-#define PTE_SOFT_PROT 0x80u /* protection bits of a software PTE */
-#define NX (1ull << 63)
 
 /* ------------------------------------------------------ build layouts */
 
-/* One row per build family: DESIGN §7 offsets, plus where things live.
- * kthread_hdr (Header.Size in ULONGs) and ethread sizes are approximate
- * (unverified); nothing in DESIGN depends on them. */
-struct layout {
-	uint32_t build, sp_min, sp_max;
-	const char *os, *profile;
-	uint32_t kt_queue, kt_qle, kt_state, kt_teb, kt_w32, et_cid, et_start;
-	uint32_t kthread_hdr, ethread_size;
-	uint32_t io_type; /* IO_WORKITEM.Type offset (0: none) */
-	uint32_t kdbg_size;
-	uint32_t base_pae, base_x86; /* kernel base */
-	uint32_t dtb_pae, dtb_x86;
-	uint32_t pool, drivers;      /* VA regions */
-	int old_paths;               /* \WINDOWS\system32\ for the kernel */
-};
 
-static const struct layout layouts[] = {
-	{ 2600, 0, 3, "Windows XP", "winxp-x86", 0xe4, 0x118, 0x2d, 0x20,
-	  0x130, 0x1ec, 0x224, 0x70, 0x258, 0, 0x290, 0x804d7000, 0x804d7000,
-	  0x319000, 0x39000, 0x89b00000, 0xf8400000, 1 },
-	{ 3790, 0, 0, "Windows Server 2003", "win2003sp0-x86", 0x68, 0x100,
-	  0x2c, 0x30, 0x14c, 0x1f4, 0x22c, 0x6c, 0x250, 0, 0x318, 0x80800000,
-	  0x80800000, 0x319000, 0x39000, 0x8a100000, 0xf7800000, 1 },
-	{ 3790, 1, 2, "Windows Server 2003", "win2003sp1-x86", 0x68, 0x108,
-	  0x4c, 0x74, 0x154, 0x1e4, 0x21c, 0x6e, 0x250, 0, 0x318, 0x80800000,
-	  0x80800000, 0x319000, 0x39000, 0x8a100000, 0xf7800000, 1 },
-	{ 6001, 0, 2, "Windows Vista", "vista-x86", 0x78, 0x118, 0x5c, 0x84,
-	  0x170, 0x20c, 0x1f8, 0x78, 0x288, 0x1c, 0x330, 0x8181c000,
-	  0x8181c000, 0x122000, 0x122000, 0x85400000, 0x8b200000, 0 },
-	{ 7601, 0, 1, "Windows 7", "win7-x86", 0x7c, 0x120, 0x68, 0x88, 0x18c,
-	  0x22c, 0x218, 0x80, 0x2b8, 0x1c, 0x340, 0x82a0b000, 0x82849000,
-	  0x185000, 0x185000, 0x85a00000, 0x8b400000, 0 },
-	/* Windows 8: no EX_WORK_QUEUE array any more; the world still holds
-	 * a Windows 7-shaped one to tempt a reader that ignores the build. */
-	{ 9200, 0, 0, "Windows 8", NULL, 0x7c, 0x120, 0x68, 0x88, 0x18c,
-	  0x22c, 0x218, 0x80, 0x2b8, 0x1c, 0x360, 0x81605000, 0x81605000,
-	  0x185000, 0x185000, 0x86400000, 0x8c000000, 0 },
-};
+#include "tlib_win_rows.h"
 
-static const struct layout *layout_for(uint32_t build, uint32_t sp)
+static const struct layout *layout_for(uint32_t build, uint32_t sp,
+				       enum tw_machine m, int decoy)
 {
-	for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
-		if (layouts[i].build == build && sp >= layouts[i].sp_min &&
-		    sp <= layouts[i].sp_max)
-			return &layouts[i];
+	for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
+		const struct layout *L = &layouts[i];
+		uint32_t hi = L->build_hi ? L->build_hi : L->build;
+		if (L->machine != m || build < L->build || build > hi)
+			continue;
+		if ((L->profile == NULL) != (decoy != 0))
+			continue;
+		if (sp >= L->sp_min && sp <= L->sp_max)
+			return L;
+	}
 	return NULL;
 }
 
-/* --------------------------------------------------------- generator */
 
-struct gen {
-	struct tw_world *w;
-	const struct layout *L;
-	uint64_t rng;
-	uint8_t *state;   /* per PFN: 0 free, 1 taken, 2 not allocatable */
-	uint32_t pool;    /* pool bump cursor (VA) */
-	uint32_t text;    /* code cursor in .text */
-	uint32_t data;    /* .data start VA */
-	uint32_t rdata;   /* .rdata start VA */
-	uint32_t text_end_rva;
-	int failed;
-	char *err;
-	size_t errlen;
+
+static const struct mlay mlays[2] = {
+	{ 4, 8, 0x78, 0x18, 0x1c, 0x20, 0x24, 0x2c, 0x34, 0x38, 0xa8, 4, 8,
+	  0xc, 0x10, 0x14, 0x1c, 0xb8, 8, 0xc, 0x10, 0x14, 0x18, 0x28, 0x30, 4 },
+	{ 8, 16, 0xa0, 0x30, 0x38, 0x40, 0x48, 0x58, 0x68, 0x6c, 0x150, 8,
+	  0x10, 0x18, 0x20, 0x28, 0x38, 0x150, 0x10, 0x18, 0x20, 0x28, 0x30,
+	  0x58, 0x50, 8 },
 };
 
-static void fail(struct gen *g, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void fail(struct gen *g, const char *fmt, ...)
+/* --------------------------------------------------------- generator */
+
+
+void fail(struct gen *g, const char *fmt, ...)
 {
 	va_list ap;
 	if (g->failed)
@@ -112,7 +74,7 @@ static void fail(struct gen *g, const char *fmt, ...)
 	}
 }
 
-static uint32_t rnd(struct gen *g)
+uint32_t rnd(struct gen *g)
 {
 	/* xorshift64* */
 	g->rng ^= g->rng >> 12;
@@ -164,7 +126,7 @@ int tw_present(const struct tw_world *w, uint64_t pfn)
 	return 0;
 }
 
-static uint64_t runs_end(const struct tw_world *w)
+uint64_t runs_end(const struct tw_world *w)
 {
 	return w->runs[w->nruns - 1].first + w->runs[w->nruns - 1].count;
 }
@@ -214,22 +176,15 @@ static uint64_t palloc(struct gen *g, uint64_t avoid, uint64_t avoid2)
 
 /* ------------------------------------------------------ page tables */
 
-/* PA of the PDE for va. */
-static uint64_t pde_pa(const struct tw_world *w, uint32_t va)
-{
-	if (w->pae)
-		return w->dtb + PG * (1 + (va >> 30)) + ((va >> 21) & 0x1ff) * 8;
-	return w->dtb + (va >> 22) * 4;
-}
 
 static uint64_t get_e(const struct tw_world *w, uint64_t pa)
 {
-	return w->pae ? ld64(w->mem + pa) : ld32(w->mem + pa);
+	return wide(w) ? ld64(w->mem + pa) : ld32(w->mem + pa);
 }
 
-static void put_e(struct tw_world *w, uint64_t pa, uint64_t v)
+void put_e(struct tw_world *w, uint64_t pa, uint64_t v)
 {
-	if (w->pae)
+	if (wide(w))
 		st64(w->mem + pa, v);
 	else
 		st32(w->mem + pa, (uint32_t)v);
@@ -237,23 +192,74 @@ static void put_e(struct tw_world *w, uint64_t pa, uint64_t v)
 
 static uint64_t frame(const struct tw_world *w, uint64_t e)
 {
-	return w->pae ? e & 0x000ffffffffff000ull : e & 0xfffff000u;
+	return wide(w) ? e & FRAME64 : e & 0xfffff000u;
 }
 
-static uint64_t pte_pa_in(const struct tw_world *w, uint64_t pt, uint32_t va)
+static int canonical(uint64_t va)
 {
-	return w->pae ? pt + ((va >> 12) & 0x1ff) * 8 : pt + ((va >> 12) & 0x3ff) * 4;
+	uint64_t top = va >> 47;
+	return top == 0 || top == 0x1ffff;
 }
 
-int tw_vtop(const struct tw_world *w, uint32_t va, uint64_t *pa)
+/* x86: PA of the PDE for va (fixed tables). */
+static uint64_t pde_pa(const struct tw_world *w, uint64_t va)
 {
-	uint64_t pde = get_e(w, pde_pa(w, va));
+	if (w->pae)
+		return w->dtb + PG * (1 + ((va >> 30) & 3)) + ((va >> 21) & 0x1ff) * 8;
+	return w->dtb + ((va >> 22) & 0x3ff) * 4;
+}
+
+static uint64_t pte_pa_in(const struct tw_world *w, uint64_t pt, uint64_t va)
+{
+	return wide(w) ? pt + ((va >> 12) & 0x1ff) * 8 : pt + ((va >> 12) & 0x3ff) * 4;
+}
+
+/* x64: PA of the PDE for va, or 0 when an upper table is absent. */
+static uint64_t pde_pa64(const struct tw_world *w, uint64_t va, int *large1g)
+{
+	uint64_t e = ld64(w->mem + w->dtb + ((va >> 39) & 0x1ff) * 8);
+	*large1g = 0;
+	if (!(e & 1) || (e & FRAME64) + PG > w->mem_size)
+		return 0;
+	uint64_t pdpte_pa = (e & FRAME64) + ((va >> 30) & 0x1ff) * 8;
+	e = ld64(w->mem + pdpte_pa);
+	if (!(e & 1))
+		return 0;
+	if (e & 0x80) {
+		*large1g = 1;
+		return pdpte_pa;
+	}
+	if ((e & FRAME64) + PG > w->mem_size)
+		return 0;
+	return (e & FRAME64) + ((va >> 21) & 0x1ff) * 8;
+}
+
+int tw_vtop(const struct tw_world *w, uint64_t va, uint64_t *pa)
+{
+	uint64_t pde;
+	if (w->machine == TW_X64) {
+		int g1;
+		if (!canonical(va))
+			return -1;
+		uint64_t at = pde_pa64(w, va, &g1);
+		if (!at)
+			return -1;
+		pde = ld64(w->mem + at);
+		if (g1) {
+			*pa = (pde & FRAME64 & ~0x3fffffffull) | (va & 0x3fffffff);
+			return *pa + 1 <= w->mem_size ? 0 : -1;
+		}
+	} else {
+		if (va > 0xffffffffu)
+			return -1;
+		pde = get_e(w, pde_pa(w, va));
+	}
 	if (!(pde & 1))
 		return -1;
 	if (pde & 0x80) {
-		uint64_t mask = w->pae ? 0x1fffff : 0x3fffff;
+		uint64_t mask = wide(w) ? 0x1fffff : 0x3fffff;
 		*pa = (frame(w, pde) & ~mask) | (va & mask);
-		return 0;
+		return *pa + 1 <= w->mem_size ? 0 : -1;
 	}
 	uint64_t pt = frame(w, pde);
 	if (pt + PG > w->mem_size)
@@ -265,14 +271,33 @@ int tw_vtop(const struct tw_world *w, uint32_t va, uint64_t *pa)
 	return *pa + 1 <= w->mem_size ? 0 : -1;
 }
 
-/* PA of the PTE for va, creating its page table. */
-static uint64_t pte_pa(struct gen *g, uint32_t va)
+/* PA of the PDE for va, creating the upper tables on x64. */
+static uint64_t pde_slot(struct gen *g, uint64_t va)
 {
 	struct tw_world *w = g->w;
-	uint64_t e = pde_pa(w, va);
+	if (w->machine != TW_X64)
+		return pde_pa(w, va);
+	uint64_t at = w->dtb + ((va >> 39) & 0x1ff) * 8;
+	for (int level = 0; level < 2; level++) {
+		uint64_t e = ld64(w->mem + at);
+		if (!(e & 1)) {
+			e = palloc(g, 0, 0) | KPDE;
+			st64(w->mem + at, e);
+		}
+		unsigned shift = level == 0 ? 30 : 21;
+		at = (e & FRAME64) + ((va >> shift) & 0x1ff) * 8;
+	}
+	return at;
+}
+
+/* PA of the PTE for va, creating its page table. */
+uint64_t pte_pa(struct gen *g, uint64_t va)
+{
+	struct tw_world *w = g->w;
+	uint64_t e = pde_slot(g, va);
 	uint64_t pde = get_e(w, e);
 	if (pde & 0x80) {
-		fail(g, "VA 0x%" PRIx32 " is under a large page", va);
+		fail(g, "VA 0x%" PRIx64 " is under a large page", va);
 		return w->dtb;
 	}
 	if (!(pde & 1)) {
@@ -282,13 +307,13 @@ static uint64_t pte_pa(struct gen *g, uint32_t va)
 	return pte_pa_in(w, frame(w, pde), va);
 }
 
-static void map4k(struct gen *g, uint32_t va, uint64_t pa, uint64_t flags)
+void map4k(struct gen *g, uint64_t va, uint64_t pa, uint64_t flags)
 {
 	put_e(g->w, pte_pa(g, va), pa | flags);
 }
 
 /* Map the page at va to a new scattered page; returns its PA. */
-static uint64_t map_new(struct gen *g, uint32_t va, int nx)
+static uint64_t map_new(struct gen *g, uint64_t va, int nx)
 {
 	uint64_t prev = 0, next = 0;
 	if (tw_vtop(g->w, va - PG, &prev) != 0)
@@ -296,11 +321,11 @@ static uint64_t map_new(struct gen *g, uint32_t va, int nx)
 	if (tw_vtop(g->w, va + PG, &next) != 0)
 		next = 0;
 	uint64_t pa = palloc(g, prev, next);
-	map4k(g, va, pa, KPTE | (nx && g->w->pae ? NX : 0));
+	map4k(g, va, pa, KPTE | (nx && wide(g->w) ? NX : 0));
 	return pa;
 }
 
-static void ensure_mapped(struct gen *g, uint32_t va, int nx)
+static void ensure_mapped(struct gen *g, uint64_t va, int nx)
 {
 	uint64_t pa;
 	if (tw_vtop(g->w, va, &pa) != 0)
@@ -310,7 +335,10 @@ static void ensure_mapped(struct gen *g, uint32_t va, int nx)
 static void root_tables(struct gen *g)
 {
 	struct tw_world *w = g->w;
-	if (w->pae) {
+	if (w->machine == TW_X64) {
+		take(g, w->dtb / PG);
+		st64(w->mem + w->dtb + 8 * w->selfmap, w->dtb | KPDE | NX);
+	} else if (w->pae) {
 		for (unsigned i = 0; i < 5; i++)
 			take(g, w->dtb / PG + i);
 		for (unsigned i = 0; i < 4; i++) {
@@ -328,7 +356,7 @@ static void root_tables(struct gen *g)
 
 /* ----------------------------------------------------- virtual data */
 
-static void vwrite(struct gen *g, uint32_t va, const void *buf, size_t len)
+void vwrite(struct gen *g, uint64_t va, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	while (len) {
@@ -337,51 +365,60 @@ static void vwrite(struct gen *g, uint32_t va, const void *buf, size_t len)
 		if (n > len)
 			n = len;
 		if (tw_vtop(g->w, va, &pa) != 0) {
-			fail(g, "write to unmapped VA 0x%" PRIx32, va);
+			fail(g, "write to unmapped VA 0x%" PRIx64, va);
 			return;
 		}
 		memcpy(g->w->mem + pa, p, n);
 		g->w->used[pa / PG] = 1;
-		va += (uint32_t)n;
+		va += n;
 		p += n;
 		len -= n;
 	}
 }
 
-static void v32(struct gen *g, uint32_t va, uint32_t v)
+void v32(struct gen *g, uint64_t va, uint32_t v)
 {
 	uint8_t b[4];
 	st32(b, v);
 	vwrite(g, va, b, 4);
 }
 
-static void v16(struct gen *g, uint32_t va, uint16_t v)
+void v16(struct gen *g, uint64_t va, uint16_t v)
 {
 	uint8_t b[2];
 	st16(b, v);
 	vwrite(g, va, b, 2);
 }
 
-static void v8(struct gen *g, uint32_t va, uint8_t v)
+void v8(struct gen *g, uint64_t va, uint8_t v)
 {
 	vwrite(g, va, &v, 1);
 }
 
-static void v64(struct gen *g, uint32_t va, uint64_t v)
+static void v64(struct gen *g, uint64_t va, uint64_t v)
 {
 	uint8_t b[8];
 	st64(b, v);
 	vwrite(g, va, b, 8);
 }
 
-/* LIST_ENTRY at va: Flink, Blink. */
-static void vlist(struct gen *g, uint32_t va, uint32_t flink, uint32_t blink)
+/* A pointer at the machine's width. */
+void vp(struct gen *g, uint64_t va, uint64_t v)
 {
-	v32(g, va, flink);
-	v32(g, va + 4, blink);
+	if (g->w->ptr == 8)
+		v64(g, va, v);
+	else
+		v32(g, va, (uint32_t)v);
 }
 
-int tw_read(const struct tw_world *w, uint32_t va, void *buf, size_t len)
+/* LIST_ENTRY at va: Flink, Blink. */
+void vlist(struct gen *g, uint64_t va, uint64_t flink, uint64_t blink)
+{
+	vp(g, va, flink);
+	vp(g, va + g->w->ptr, blink);
+}
+
+int tw_read(const struct tw_world *w, uint64_t va, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	while (len) {
@@ -392,68 +429,86 @@ int tw_read(const struct tw_world *w, uint32_t va, void *buf, size_t len)
 		if (tw_vtop(w, va, &pa) != 0)
 			return -1;
 		memcpy(p, w->mem + pa, n);
-		va += (uint32_t)n;
+		va += n;
 		p += n;
 		len -= n;
 	}
 	return 0;
 }
 
-uint32_t tw_read32(const struct tw_world *w, uint32_t va)
+uint32_t tw_read32(const struct tw_world *w, uint64_t va)
 {
 	uint8_t b[4];
 	return tw_read(w, va, b, 4) == 0 ? ld32(b) : 0;
 }
 
+uint64_t tw_read64(const struct tw_world *w, uint64_t va)
+{
+	uint8_t b[8];
+	return tw_read(w, va, b, 8) == 0 ? ld64(b) : 0;
+}
+
+uint64_t tw_readptr(const struct tw_world *w, uint64_t va)
+{
+	return w->ptr == 8 ? tw_read64(w, va) : tw_read32(w, va);
+}
+
 /* ------------------------------------------------------------- pool */
 
-/* Bump allocator in the pool region, 8-byte aligned, each block after an
- * 8-byte POOL_HEADER (BlockSize in 8-byte units, tag). Pages are mapped on
- * first use to scattered physical pages. */
-static uint32_t pool_alloc(struct gen *g, uint32_t size, const char tag[4])
+/* Bump allocator in the pool region, 8-byte (x64: 16-byte) aligned, each
+ * block after a POOL_HEADER of that size (BlockSize in those units, tag).
+ * Pages are mapped on first use to scattered physical pages. */
+uint64_t pool_alloc(struct gen *g, uint32_t size, const char tag[4])
 {
-	uint32_t hdr = (g->pool + 7) & ~7u;
-	uint32_t obj = hdr + 8, end = obj + size;
-	for (uint32_t va = hdr & ~(PG - 1); va < end; va += PG)
+	unsigned a = g->M->pool_align;
+	uint64_t hdr = (g->pool + a - 1) & ~(uint64_t)(a - 1);
+	uint64_t obj = hdr + a, end = obj + size;
+	for (uint64_t va = hdr & ~(uint64_t)(PG - 1); va < end; va += PG)
 		ensure_mapped(g, va, 1);
-	uint8_t h[8];
-	st16(h, 0);
-	st16(h + 2, (uint16_t)(((size + 8 + 7) / 8) | 0x200)); /* NonPaged */
+	uint8_t h[16];
+	memset(h, 0, sizeof h);
+	if (a == 8) {
+		st16(h + 2, (uint16_t)(((size + 8 + 7) / 8) | 0x200)); /* NonPaged */
+	} else {
+		h[2] = (uint8_t)((size + 16 + 15) / 16);
+		h[3] = 0x02; /* NonPagedPoolNx */
+	}
 	memcpy(h + 4, tag, 4);
-	vwrite(g, hdr, h, 8);
+	vwrite(g, hdr, h, a);
 	g->pool = end;
 	return obj;
 }
 
-/* Move the cursor so that the next object's byte off (8-aligned, as pool
+/* Move the cursor so that the next object's byte off (aligned, as pool
  * blocks are) is the first byte of a page: the object crosses that page
  * boundary. */
-static void pool_cross(struct gen *g, uint32_t off)
+void pool_cross(struct gen *g, uint32_t off)
 {
-	off &= ~7u;
-	uint32_t obj = ((g->pool + 7) & ~7u) + 8;
-	uint32_t boundary = (obj + off + PG - 1) & ~(PG - 1);
+	unsigned a = g->M->pool_align;
+	off &= ~(a - 1);
+	uint64_t obj = ((g->pool + a - 1) & ~(uint64_t)(a - 1)) + a;
+	uint64_t boundary = (obj + off + PG - 1) & ~(uint64_t)(PG - 1);
 	if (boundary - off < obj)
 		boundary += PG;
-	g->pool = boundary - off - 8;
+	g->pool = boundary - off - a;
 }
 
 /* A small random gap, so that objects do not pack. */
-static void pool_gap(struct gen *g)
+void pool_gap(struct gen *g)
 {
 	g->pool += 8 * (rnd(g) % 24);
 }
 
 /* UTF-16LE copy of an ASCII string in pool; fills a UNICODE_STRING at us. */
-static void unicode_string(struct gen *g, uint32_t us, const char *s)
+static void unicode_string(struct gen *g, uint64_t us, const char *s)
 {
 	size_t n = strlen(s);
-	uint32_t buf = pool_alloc(g, (uint32_t)(2 * n + 2), "Uni ");
+	uint64_t buf = pool_alloc(g, (uint32_t)(2 * n + 2), "Uni ");
 	for (size_t i = 0; i <= n; i++)
-		v16(g, buf + 2 * (uint32_t)i, (uint8_t)s[i]);
+		v16(g, buf + 2 * i, (uint8_t)s[i]);
 	v16(g, us, (uint16_t)(2 * n));
 	v16(g, us + 2, (uint16_t)(2 * n + 2));
-	v32(g, us + 4, buf);
+	vp(g, us + g->M->us_buf, buf);
 }
 
 /* ------------------------------------------------------ PE images */
@@ -463,13 +518,14 @@ struct section {
 	uint32_t rva, vsize, chars;
 };
 
-/* DOS + NT headers (PE32) and the section table at va. */
-static void pe_headers(struct gen *g, uint32_t va, uint32_t size,
+/* DOS + NT headers (PE32, or PE32+ on x64) and the section table at va. */
+static void pe_headers(struct gen *g, uint64_t va, uint32_t size,
 		       const struct section *s, unsigned ns, uint32_t exp_rva,
 		       uint32_t exp_size, uint32_t dbg_rva)
 {
 	uint8_t h[0x400];
 	const uint32_t nt = 0xe8;
+	int x64 = g->w->machine == TW_X64;
 	memset(h, 0, sizeof h);
 	h[0] = 'M';
 	h[1] = 'Z';
@@ -481,34 +537,46 @@ static void pe_headers(struct gen *g, uint32_t va, uint32_t size,
 	memcpy(h + 0x4e, "This program cannot be run in DOS mode.", 39);
 	memcpy(h + nt, "PE\0\0", 4);
 	uint8_t *fh = h + nt + 4, *oh = fh + 20;
-	st16(fh, 0x14c);
+	st16(fh, x64 ? 0x8664 : 0x14c);
 	st16(fh + 2, (uint16_t)ns);
 	st32(fh + 4, 0x4ce7979d ^ (rnd(g) & 0xffff));
-	st16(fh + 16, 0xe0);
-	st16(fh + 18, 0x122);
-	st16(oh, 0x10b);
+	st16(fh + 16, x64 ? 0xf0 : 0xe0);
+	st16(fh + 18, x64 ? 0x22 : 0x122);
+	st16(oh, x64 ? 0x20b : 0x10b);
 	oh[2] = 9;
 	st32(oh + 4, s[0].vsize);                 /* SizeOfCode */
 	st32(oh + 16, s[0].rva + 0x100);          /* AddressOfEntryPoint */
 	st32(oh + 20, s[0].rva);                  /* BaseOfCode */
-	st32(oh + 28, va);                        /* ImageBase (relocated) */
+	if (x64)
+		st64(oh + 24, va);                /* ImageBase (relocated) */
+	else
+		st32(oh + 28, (uint32_t)va);
 	st32(oh + 32, PG);                        /* SectionAlignment */
 	st32(oh + 36, 0x200);                     /* FileAlignment */
-	st16(oh + 40, 6);
-	st16(oh + 48, 6);
+	st16(oh + 40, x64 ? 10 : 6);
+	st16(oh + 48, x64 ? 10 : 6);
 	st32(oh + 56, size);                      /* SizeOfImage */
 	st32(oh + 60, 0x400);                     /* SizeOfHeaders */
 	st16(oh + 68, 1);                         /* native */
-	st32(oh + 72, 0x40000);
-	st32(oh + 76, 0x1000);
-	st32(oh + 92, 16);                        /* NumberOfRvaAndSizes */
-	st32(oh + 96, exp_rva);
-	st32(oh + 100, exp_size);
-	if (dbg_rva) {
-		st32(oh + 96 + 6 * 8, dbg_rva);
-		st32(oh + 100 + 6 * 8, 28);
+	uint8_t *dd;
+	if (x64) {
+		st64(oh + 72, 0x80000);
+		st64(oh + 80, 0x2000);
+		st32(oh + 108, 16);               /* NumberOfRvaAndSizes */
+		dd = oh + 112;
+	} else {
+		st32(oh + 72, 0x40000);
+		st32(oh + 76, 0x1000);
+		st32(oh + 92, 16);
+		dd = oh + 96;
 	}
-	uint8_t *sh = oh + 0xe0;
+	st32(dd, exp_rva);
+	st32(dd + 4, exp_size);
+	if (dbg_rva) {
+		st32(dd + 6 * 8, dbg_rva);
+		st32(dd + 4 + 6 * 8, 28);
+	}
+	uint8_t *sh = oh + (x64 ? 0xf0 : 0xe0);
 	for (unsigned i = 0; i < ns; i++, sh += 40) {
 		memcpy(sh, s[i].name, strlen(s[i].name));
 		st32(sh + 8, s[i].vsize);
@@ -520,8 +588,7 @@ static void pe_headers(struct gen *g, uint32_t va, uint32_t size,
 	vwrite(g, va, h, sizeof h);
 }
 
-/* Exports of the kernel. Kinds: code stub, data (a .data variable). */
-enum { EX_CODE, EX_QUEUE, EX_BUILD, EX_MODLIST };
+/* Exports of the kernel (kinds: tlib_win_int.h). */
 static const struct {
 	const char *name;
 	int kind;
@@ -534,10 +601,18 @@ static const struct {
 	{ "KeRemoveQueue", EX_CODE },        { "ObfDereferenceObject", EX_CODE },
 	{ "RtlInitUnicodeString", EX_CODE }, { "NtBuildNumber", EX_BUILD },
 	{ "PsLoadedModuleList", EX_MODLIST },
+	{ "KeQueryNodeMaximumProcessorCount", EX_NODEMAX },
+	{ "KeQueryHighestNodeNumber", EX_NODEHIGH },
 };
 #define NKEXPORTS (sizeof kexports / sizeof kexports[0])
 
-static void put_bytes(uint8_t *code, size_t *n, const char *hex)
+
+static int has_export(const struct tw_world *w, unsigned i)
+{
+	return kexports[i].kind < EX_NODEMAX || modern(w);
+}
+
+void put_bytes(uint8_t *code, size_t *n, const char *hex)
 {
 	for (const char *p = hex; *p;) {
 		if (*p == ' ') {
@@ -552,62 +627,39 @@ static void put_bytes(uint8_t *code, size_t *n, const char *hex)
 	}
 }
 
-/* ExQueueWorkItem (stdcall, 2 args): a plausible prologue, a DECOY
- * `push edi; add esi, imm32` naming zeros in .data on a bounds-check
- * path, then the real one naming ExWorkerQueue, both inside the first
- * 0x100 bytes. Without the pattern, the queue address is taken through a
- * pointer in .data (add esi, [mem]), which no pattern of DESIGN §7 takes. */
-static void code_exqueueworkitem(struct gen *g, uint32_t va, uint32_t queue,
-				 uint32_t decoy, uint32_t ptrvar)
+void put32at(uint8_t *c, size_t *n, uint32_t v)
 {
-	uint8_t c[0x140];
-	size_t n = 0;
-	struct tw_world *w = g->w;
-	memset(c, 0xcc, sizeof c);
-	put_bytes(c, &n, "8BFF 55 8BEC 51 53 8B5D08 56 8B750C 85DB 0F84"
-			 "1A010000 837B0800 7414");
-	if (w->spec.damage != TW_DAMAGE_NO_PATTERN) {
-		put_bytes(c, &n, "83FE03 730F 57");
-		w->decoy_off = (uint32_t)n - 1;
-		put_bytes(c, &n, "81C6");
-		st32(c + n, decoy);
-		n += 4;
-		put_bytes(c, &n, "5F EB05");
-	}
-	put_bytes(c, &n, "64A124010000 8945FC 6A00 6A00 FF75FC E8");
-	st32(c + n, 0xfffe1a2c);
-	n += 4;
-	put_bytes(c, &n, "6BF63C");
-	if (w->spec.damage != TW_DAMAGE_NO_PATTERN) {
-		put_bytes(c, &n, "57");
-		w->pattern_off = (uint32_t)n - 1;
-		put_bytes(c, &n, "81C6");
-		st32(c + n, queue);
-		n += 4;
-	} else {
-		put_bytes(c, &n, "57 0335");
-		st32(c + n, ptrvar);
-		n += 4;
-	}
-	put_bytes(c, &n, "8BFE 8D4E10 8BD3 FF15");
-	st32(c + n, va + 0x1f0);
-	n += 4;
-	put_bytes(c, &n, "8B4618 3B461C 7309 837E2800 7503 FF4628 5F 5E 5B"
-			 "C9 C20800");
-	vwrite(g, va, c, sizeof c);
+	st32(c + *n, v);
+	*n += 4;
 }
 
-/* A short stdcall function body. */
-static void code_stub(struct gen *g, uint32_t va, unsigned args)
+/* disp32 of a RIP-relative operand whose instruction ends at c[n + 4]
+ * (n: where the disp32 goes; extra: immediate bytes after it). */
+void put_rip(uint8_t *c, size_t *n, uint64_t fn, uint64_t target,
+		    unsigned extra)
+{
+	uint64_t next = fn + *n + 4 + extra;
+	put32at(c, n, (uint32_t)(target - next));
+}
+
+
+
+/* A short function body (stdcall on x86). */
+static void code_stub(struct gen *g, uint64_t va, unsigned args)
 {
 	uint8_t c[32];
 	size_t n = 0;
 	memset(c, 0xcc, sizeof c);
-	put_bytes(c, &n, "8BFF 55 8BEC 8B4508 85C0 7405 E8");
-	st32(c + n, rnd(g) & 0xffff);
-	n += 4;
-	put_bytes(c, &n, "5D C2");
-	st16(c + n, (uint16_t)(4 * args));
+	if (g->w->machine == TW_X64) {
+		put_bytes(c, &n, "48895C2408 4885C9 7405 E8");
+		put32at(c, &n, rnd(g) & 0xffff);
+		put_bytes(c, &n, "488B5C2408 C3");
+	} else {
+		put_bytes(c, &n, "8BFF 55 8BEC 8B4508 85C0 7405 E8");
+		put32at(c, &n, rnd(g) & 0xffff);
+		put_bytes(c, &n, "5D C2");
+		st16(c + n, (uint16_t)(4 * args));
+	}
 	vwrite(g, va, c, sizeof c);
 }
 
@@ -618,39 +670,40 @@ static int cmp_name(const void *a, const void *b)
 }
 
 /* Export directory at va (inside .rdata), for functions at rvas[]. */
-static uint32_t export_dir(struct gen *g, uint32_t va, const uint32_t *rvas)
+static uint32_t export_dir(struct gen *g, uint64_t va, const uint32_t *rvas)
 {
 	struct tw_world *w = g->w;
-	uint32_t base = w->kernel_base;
-	uint32_t funcs = va + 0x28, names = funcs + 4 * NKEXPORTS;
-	uint32_t ords = names + 4 * NKEXPORTS, str = ords + 2 * NKEXPORTS;
-	unsigned order[NKEXPORTS];
+	uint64_t base = w->kernel_base;
+	unsigned order[NKEXPORTS], slot[NKEXPORTS], ne = 0;
 	for (unsigned i = 0; i < NKEXPORTS; i++)
-		order[i] = i;
-	qsort(order, NKEXPORTS, sizeof order[0], cmp_name);
+		if (has_export(w, i))
+			slot[i] = ne, order[ne++] = i;
+	uint64_t funcs = va + 0x28, names = funcs + 4 * ne;
+	uint64_t ords = names + 4 * ne, str = ords + 2 * ne;
+	qsort(order, ne, sizeof order[0], cmp_name);
 	v32(g, va + 4, 0x4ce7979d);
-	v32(g, va + 12, str - base);
+	v32(g, va + 12, (uint32_t)(str - base));
 	vwrite(g, str, w->kernel_name, strlen(w->kernel_name) + 1);
-	str += (uint32_t)strlen(w->kernel_name) + 1;
+	str += strlen(w->kernel_name) + 1;
 	v32(g, va + 16, 1); /* Base */
-	v32(g, va + 20, NKEXPORTS);
-	v32(g, va + 24, NKEXPORTS);
-	v32(g, va + 28, funcs - base);
-	v32(g, va + 32, names - base);
-	v32(g, va + 36, ords - base);
-	for (unsigned i = 0; i < NKEXPORTS; i++) {
+	v32(g, va + 20, ne);
+	v32(g, va + 24, ne);
+	v32(g, va + 28, (uint32_t)(funcs - base));
+	v32(g, va + 32, (uint32_t)(names - base));
+	v32(g, va + 36, (uint32_t)(ords - base));
+	for (unsigned i = 0; i < ne; i++) {
 		unsigned e = order[i];
-		v32(g, funcs + 4 * e, rvas[e]);
-		v32(g, names + 4 * i, str - base);
-		v16(g, ords + 2 * i, (uint16_t)e);
+		v32(g, funcs + 4 * slot[e], rvas[e]);
+		v32(g, names + 4 * i, (uint32_t)(str - base));
+		v16(g, ords + 2 * i, (uint16_t)slot[e]);
 		vwrite(g, str, kexports[e].name, strlen(kexports[e].name) + 1);
-		str += (uint32_t)strlen(kexports[e].name) + 1;
+		str += strlen(kexports[e].name) + 1;
 	}
-	return str - va;
+	return (uint32_t)(str - va);
 }
 
 /* CodeView RSDS record and the debug directory entry naming it. */
-static void debug_dir(struct gen *g, uint32_t dir, uint32_t rec)
+static void debug_dir(struct gen *g, uint64_t dir, uint64_t rec)
 {
 	struct tw_world *w = g->w;
 	uint8_t guid[16];
@@ -670,32 +723,40 @@ static void debug_dir(struct gen *g, uint32_t dir, uint32_t rec)
 	v32(g, dir + 4, 0x4ce7979d);
 	v32(g, dir + 12, 2); /* IMAGE_DEBUG_TYPE_CODEVIEW */
 	v32(g, dir + 16, len);
-	v32(g, dir + 20, rec - w->kernel_base);
-	v32(g, dir + 24, rec - w->kernel_base);
+	v32(g, dir + 20, (uint32_t)(rec - w->kernel_base));
+	v32(g, dir + 24, (uint32_t)(rec - w->kernel_base));
 }
 
 /* ----------------------------------------------------------- kernel */
 
-#define DATA_SIZE 0x40000u
-/* .data page 0: decoy zeros, NtBuildNumber, list heads; page 1: KDBG;
- * pages 2-3: ExWorkerQueue across the boundary; page 5: transition PTE */
-#define D_DECOY 0x040u
-#define D_BUILD 0x200u
-#define D_MODLIST 0x300u
-#define D_PROCHEAD 0x308u
-#define D_PFNDB 0x310u
-#define D_CIDTABLE 0x314u
-#define D_KDBG 0x1100u
-#define D_QUEUE 0x2fa0u
-#define D_QUEUEPTR 0x3400u
-#define D_TRANSITION 0x5000u
+
+/* List heads after PsLoadedModuleList (LIST_ENTRY is 16 bytes on x64). */
+static uint32_t d_prochead(const struct tw_world *w)
+{
+	return w->ptr == 8 ? 0x310u : 0x308u;
+}
+
+static uint32_t d_pfndb(const struct tw_world *w)
+{
+	return w->ptr == 8 ? 0x320u : 0x310u;
+}
+
+static uint32_t d_cidtable(const struct tw_world *w)
+{
+	return w->ptr == 8 ? 0x328u : 0x314u;
+}
+
+static uint32_t large_size(const struct tw_world *w)
+{
+	return wide(w) ? 0x200000u : 0x400000u;
+}
 
 static void kernel_layout(struct gen *g, struct section *s)
 {
 	struct tw_world *w = g->w;
-	uint32_t large = w->pae ? 0x200000u : 0x400000u;
-	uint32_t region = w->kernel_base & ~(large - 1);
-	uint32_t t = region + large - w->kernel_base; /* .data starts here */
+	uint64_t large = large_size(w);
+	uint64_t region = w->kernel_base & ~(large - 1);
+	uint32_t t = (uint32_t)(region + large - w->kernel_base); /* .data */
 	g->text_end_rva = t;
 	s[0] = (struct section){ ".text", 0x1000, t - 0x11000, 0x68000020 };
 	s[1] = (struct section){ ".rdata", t - 0x10000, 0x10000, 0x48000040 };
@@ -711,10 +772,10 @@ static void kernel_layout(struct gen *g, struct section *s)
 
 /* A large-page-aligned physical region inside a run, free: the preferred
  * PA (VA bits 21/22-24) when it fits, else the first that does. */
-static uint64_t large_region(struct gen *g, uint32_t va, uint32_t large)
+static uint64_t large_region(struct gen *g, uint64_t va, uint64_t large)
 {
 	struct tw_world *w = g->w;
-	uint64_t want = (va & 0x01ffffffu) & ~(uint64_t)(large - 1);
+	uint64_t want = (va & 0x01ffffffu) & ~(large - 1);
 	for (uint64_t i = 0; i <= w->mem_size / large; i++) {
 		uint64_t pa = i == 0 ? want : (i - 1) * large;
 		int ok = pa + large <= w->mem_size;
@@ -730,20 +791,20 @@ static uint64_t large_region(struct gen *g, uint32_t va, uint32_t large)
 static void map_kernel(struct gen *g)
 {
 	struct tw_world *w = g->w;
-	uint32_t large = w->pae ? 0x200000u : 0x400000u;
-	uint32_t region = w->kernel_base & ~(large - 1);
+	uint64_t large = large_size(w);
+	uint64_t region = w->kernel_base & ~(large - 1);
 	uint64_t pa = large_region(g, w->kernel_base, large);
 	for (uint64_t p = pa / PG; p < (pa + large) / PG; p++)
 		g->state[p] = 2; /* the kernel's; used[] set when written */
-	put_e(w, pde_pa(w, region), pa | KLARGE);
+	put_e(w, pde_slot(g, region), pa | KLARGE);
 	w->large_va = region;
 	w->large_pa = pa;
 	/* .data pages the world uses; the rest of .data and the pageable
 	 * sections stay unmapped (PTE 0, or a paged-out software PTE) */
 	for (uint32_t off = 0; off < 0x4000; off += PG)
 		map_new(g, g->data + off, 1);
-	put_e(w, pte_pa(g, g->data + 0x4000), (uint64_t)(0x2a1 + rnd(g) % 0x100) << 12 |
-						 PTE_SOFT_PROT);
+	put_e(w, pte_pa(g, g->data + 0x4000),
+	      (uint64_t)(0x2a1 + rnd(g) % 0x100) << 12 | PTE_SOFT_PROT);
 	/* a transition PTE: not valid, but the page is still in RAM */
 	uint64_t tp = palloc(g, 0, 0);
 	for (uint32_t o = 0; o < PG; o += 4)
@@ -753,34 +814,45 @@ static void map_kernel(struct gen *g)
 	w->transition_pa = tp;
 }
 
+
 static void write_kernel_image(struct gen *g)
 {
 	struct tw_world *w = g->w;
 	struct section s[7];
-	uint32_t rvas[NKEXPORTS];
+	uint32_t rvas[NKEXPORTS] = { 0 };
 	kernel_layout(g, s);
 	map_kernel(g);
 	/* code: exported functions on one page, the worker routines on
 	 * another, both at seed-dependent places in .text */
 	uint32_t pages = (s[0].vsize - 0x4000) / PG;
-	uint32_t code = w->kernel_base + 0x1000 + (1 + rnd(g) % (pages - 2)) * PG;
-	uint32_t code2 = w->kernel_base + 0x1000 + (1 + rnd(g) % (pages - 2)) * PG;
+	uint64_t code = w->kernel_base + 0x1000 + (1 + rnd(g) % (pages - 2)) * PG;
+	uint64_t code2 = w->kernel_base + 0x1000 + (1 + rnd(g) % (pages - 2)) * PG;
 	if (code2 / PG == code / PG)
 		code2 = code + PG;
 	code += 0x10 * (rnd(g) % 32);
+	g->code2 = code2;
 	w->exworkerqueue = g->data + D_QUEUE;
 	w->decoy = g->data + D_DECOY;
 	w->nt_build_number_va = g->data + D_BUILD;
 	w->module_list = g->data + D_MODLIST;
-	w->process_head = g->data + D_PROCHEAD;
+	w->process_head = g->data + d_prochead(w);
+	if (modern(w)) {
+		w->ke_number_nodes = g->data + D_NUMNODES;
+		w->ke_node_block = g->data + D_NODEBLOCK;
+		w->psp_system_partition = g->data + D_PARTITION;
+		w->exworkerqueue = 0;
+		w->decoy = 0;
+	}
 	for (unsigned i = 0; i < NKEXPORTS; i++) {
-		uint32_t va = code;
+		uint64_t va = code;
+		if (!has_export(w, i))
+			continue;
 		switch (kexports[i].kind) {
 		case EX_QUEUE:
-			w->exqueueworkitem = va;
-			code_exqueueworkitem(g, va, w->exworkerqueue, w->decoy,
-					     g->data + D_QUEUEPTR);
-			code += 0x150;
+		case EX_NODEMAX:
+		case EX_NODEHIGH:
+			code_root(g, va, kexports[i].kind);
+			code += kexports[i].kind == EX_QUEUE ? 0x150 : 0x50;
 			break;
 		case EX_BUILD:
 			va = w->nt_build_number_va;
@@ -792,30 +864,34 @@ static void write_kernel_image(struct gen *g)
 			code_stub(g, va, 1 + i % 4);
 			code += 0x30;
 		}
-		rvas[i] = va - w->kernel_base;
+		rvas[i] = (uint32_t)(va - w->kernel_base);
 	}
 	w->exp_worker_thread = code2 + 0x2a;
 	w->iop_process_work_item = code2 + 0x3b0 + 2 * (rnd(g) % 0x40);
 	code_stub(g, w->exp_worker_thread, 1);
 	code_stub(g, w->iop_process_work_item, 1);
+	if (modern(w) || w->machine == TW_X64)
+		code_stub(g, g->code2 + 0x700, 0); /* the no_pattern helper */
 	/* .rdata: debug directory, CodeView, and an export directory that
 	 * crosses a page boundary */
 	debug_dir(g, g->rdata + 0x100, g->rdata + 0x120);
-	uint32_t exp = g->rdata + 0xfd8;
+	uint64_t exp = g->rdata + 0xfd8;
 	uint32_t exp_size = export_dir(g, exp, rvas);
-	pe_headers(g, w->kernel_base, w->kernel_size, s, 7, exp - w->kernel_base,
-		   exp_size, g->rdata + 0x100 - w->kernel_base);
+	pe_headers(g, w->kernel_base, w->kernel_size, s, 7,
+		   (uint32_t)(exp - w->kernel_base), exp_size,
+		   (uint32_t)(g->rdata + 0x100 - w->kernel_base));
 	v32(g, w->nt_build_number_va, w->nt_build_number);
 	/* the decoy's target stays zero but is part of the dump */
 	uint64_t pa;
-	if (tw_vtop(w, w->decoy, &pa) == 0)
+	if (w->decoy && tw_vtop(w, w->decoy, &pa) == 0)
 		w->used[pa / PG] = 1;
 }
 
-static uint64_t kptr(const struct gen *g, uint32_t va)
+static uint64_t kptr(const struct gen *g, uint64_t va)
 {
-	/* 32-bit pointers in the 64-bit slots of KDDEBUGGER_DATA64 */
-	if (g->w->spec.kdbg_sign_extend && (va & 0x80000000u))
+	/* x86: 32-bit pointers in the 64-bit slots of KDDEBUGGER_DATA64 */
+	if (g->w->machine == TW_X86 && g->w->spec.kdbg_sign_extend &&
+	    (va & 0x80000000u))
 		return 0xffffffff00000000ull | va;
 	return va;
 }
@@ -823,10 +899,13 @@ static uint64_t kptr(const struct gen *g, uint32_t va)
 static void write_kdbg(struct gen *g)
 {
 	struct tw_world *w = g->w;
-	uint32_t k = g->data + D_KDBG;
+	uint64_t k = g->data + D_KDBG;
 	w->kdbg = k;
 	w->kdbg_size = g->L->kdbg_size;
-	w->pfn_database = 0x84000000u - (w->pae ? 0 : 0x3000000u);
+	if (w->machine == TW_X64)
+		w->pfn_database = 0xfffffa8000000000ull;
+	else
+		w->pfn_database = 0x84000000u - (w->pae ? 0 : 0x3000000u);
 	/* +0 List (Flink, Blink): the 8 bytes before OwnerTag are zero */
 	v64(g, k, 0);
 	v64(g, k + 8, 0);
@@ -837,11 +916,11 @@ static void write_kdbg(struct gen *g)
 	v16(g, k + 0x36, w->pae ? 1 : 0);
 	v64(g, k + 0x48, kptr(g, w->module_list));
 	v64(g, k + 0x50, kptr(g, w->process_head));
-	v64(g, k + 0x58, kptr(g, g->data + D_CIDTABLE));
-	v64(g, k + 0xc0, kptr(g, g->data + D_PFNDB));
-	v32(g, g->data + D_PFNDB, w->pfn_database);
+	v64(g, k + 0x58, kptr(g, g->data + d_cidtable(w)));
+	v64(g, k + 0xc0, kptr(g, g->data + d_pfndb(w)));
+	vp(g, g->data + d_pfndb(w), w->pfn_database);
 	v64(g, k + 0x218, kptr(g, g->data + D_KDBG + 0x800));
-	/* PsActiveProcessHead: an empty list in this world */
+	/* PsActiveProcessHead: empty until the System process is added */
 	vlist(g, w->process_head, w->process_head, w->process_head);
 }
 
@@ -865,22 +944,20 @@ static const struct modspec drivers[] = {
 	{ "bar.sys", "\\SystemRoot\\system32\\DRIVERS\\", 0x7000,
 	  "\\Driver\\bar", 1 },
 };
-#define NDRIVERS (sizeof drivers / sizeof drivers[0])
+_Static_assert(sizeof drivers / sizeof drivers[0] == NDRIVERS, "drivers[]");
 
-struct objects {
-	uint32_t driver[NDRIVERS], device[NDRIVERS];
-};
 
-static uint32_t ldr_entry(struct gen *g, struct tw_module *m)
+static uint64_t ldr_entry(struct gen *g, struct tw_module *m)
 {
-	uint32_t e = pool_alloc(g, 0x78, "MmLd");
-	v32(g, e + 0x18, m->base);
-	v32(g, e + 0x1c, m->base + 0x1000);
-	v32(g, e + 0x20, m->size);
-	unicode_string(g, e + 0x24, m->path);
-	unicode_string(g, e + 0x2c, m->name);
-	v32(g, e + 0x34, 0x09104000);
-	v16(g, e + 0x38, 1);
+	const struct mlay *M = g->M;
+	uint64_t e = pool_alloc(g, M->ldr_size, "MmLd");
+	vp(g, e + M->ldr_base, m->base);
+	vp(g, e + M->ldr_entry, m->base + 0x1000);
+	v32(g, e + M->ldr_image, m->size);
+	unicode_string(g, e + M->ldr_full, m->path);
+	unicode_string(g, e + M->ldr_name, m->name);
+	v32(g, e + M->ldr_flags, 0x09104000);
+	v16(g, e + M->ldr_count, 1);
 	m->ldr = e;
 	return e;
 }
@@ -897,7 +974,7 @@ static void module_header(struct gen *g, const struct tw_module *m)
 }
 
 static void add_module(struct gen *g, const char *name, const char *path,
-		       uint32_t base, uint32_t size)
+		       uint64_t base, uint32_t size)
 {
 	struct tw_world *w = g->w;
 	struct tw_module *m = &w->modules[w->nmodules++];
@@ -910,16 +987,17 @@ static void add_module(struct gen *g, const char *name, const char *path,
 static void write_modules(struct gen *g, struct objects *o)
 {
 	struct tw_world *w = g->w;
+	const struct mlay *M = g->M;
 	char path[96];
 	const char *sys = g->L->old_paths ? "\\WINDOWS\\system32\\"
 					  : "\\SystemRoot\\system32\\";
 	snprintf(path, sizeof path, "%s%s", sys, w->kernel_name);
 	add_module(g, w->kernel_name, path, w->kernel_base, w->kernel_size);
-	uint32_t hal = (w->kernel_base + w->kernel_size + 0xffff) & ~0xffffu;
+	uint64_t hal = (w->kernel_base + w->kernel_size + 0xffff) & ~0xffffull;
 	snprintf(path, sizeof path, "%shal.dll", sys);
 	add_module(g, "hal.dll", path, hal, 0x37000);
 	module_header(g, &w->modules[1]);
-	uint32_t va = g->L->drivers + 0x6000;
+	uint64_t va = g->L->drivers + 0x6000;
 	for (unsigned i = 0; i < NDRIVERS; i++) {
 		snprintf(path, sizeof path, "%s%s", drivers[i].dir, drivers[i].name);
 		add_module(g, drivers[i].name, path, va, drivers[i].size);
@@ -931,338 +1009,122 @@ static void write_modules(struct gen *g, struct objects *o)
 	 * PTE: not present */
 	put_e(w, pte_pa(g, w->modules[4].base + PG), 0x00012000u | PTE_SOFT_PROT);
 	/* LDR entries, linked in load order from PsLoadedModuleList */
-	uint32_t prev = w->module_list;
+	uint64_t prev = w->module_list;
 	for (size_t i = 0; i < w->nmodules; i++) {
 		pool_gap(g);
-		uint32_t e = ldr_entry(g, &w->modules[i]);
-		v32(g, prev, e);
-		v32(g, e + 4, prev);
+		uint64_t e = ldr_entry(g, &w->modules[i]);
+		vp(g, prev, e);
+		vp(g, e + w->ptr, prev);
 		prev = e;
 	}
-	v32(g, prev, w->module_list);
-	v32(g, w->module_list + 4, prev);
+	vp(g, prev, w->module_list);
+	vp(g, w->module_list + w->ptr, prev);
 	/* driver and device objects */
 	for (unsigned i = 0; i < NDRIVERS; i++) {
+		o->name[i] = drivers[i].driver;
 		if (!drivers[i].driver)
 			continue;
-		uint32_t d = pool_alloc(g, 0xa8, "Driv");
+		uint64_t d = pool_alloc(g, M->drv_size, "Driv");
 		v16(g, d, 4);
-		v16(g, d + 2, 0xa8);
-		v32(g, d + 8, 0x12);
-		v32(g, d + 0xc, w->modules[2 + i].base);
-		v32(g, d + 0x10, w->modules[2 + i].size);
-		v32(g, d + 0x14, w->modules[2 + i].ldr);
-		unicode_string(g, d + 0x1c, drivers[i].driver);
+		v16(g, d + 2, (uint16_t)M->drv_size);
+		v32(g, d + M->drv_flags, 0x12);
+		vp(g, d + M->drv_start, w->modules[2 + i].base);
+		v32(g, d + M->drv_sz, w->modules[2 + i].size);
+		vp(g, d + M->drv_section, w->modules[2 + i].ldr);
+		unicode_string(g, d + M->drv_name, drivers[i].driver);
 		o->driver[i] = d;
 		if (drivers[i].device) {
 			pool_gap(g);
-			uint32_t dev = pool_alloc(g, 0xb8, "Devi");
+			uint64_t dev = pool_alloc(g, M->dev_size, "Devi");
 			v16(g, dev, 3);
-			v16(g, dev + 2, 0xb8);
+			v16(g, dev + 2, (uint16_t)M->dev_size);
 			v32(g, dev + 4, 1);
-			v32(g, dev + 8, d);
-			v32(g, d + 4, dev);
+			vp(g, dev + 8, d);
+			vp(g, d + M->drv_dev, dev);
 			o->device[i] = dev;
 		}
 	}
 }
 
 /* "<module>+0x<off>" for an address inside a module. */
-static void symbolize(const struct tw_world *w, uint32_t a, char *buf, size_t n)
+void symbolize(const struct tw_world *w, uint64_t a, char *buf, size_t n)
 {
 	for (size_t i = 0; i < w->nmodules; i++) {
 		const struct tw_module *m = &w->modules[i];
 		if (a >= m->base && a - m->base < m->size) {
-			snprintf(buf, n, "%s+0x%" PRIx32, m->name, a - m->base);
+			snprintf(buf, n, "%s+0x%" PRIx64, m->name, a - m->base);
 			return;
 		}
 	}
-	snprintf(buf, n, "0x%" PRIx32, a);
+	snprintf(buf, n, "0x%" PRIx64, a);
 }
 
-/* ----------------------------------------------------- work queues */
 
-static void write_threads(struct gen *g, unsigned q, uint32_t *tid)
+/* --------------------------------------------------- System process */
+
+/* PsActiveProcessHead → System (PID 4) → smss.exe; System's
+ * ThreadListHead links ETHREAD.ThreadListEntry of a thread with no queue
+ * (KTHREAD.Queue NULL) and then every worker thread, queue by queue. */
+static void write_system_process(struct gen *g)
 {
 	struct tw_world *w = g->w;
 	const struct layout *L = g->L;
-	struct tw_queue *Q = &w->queues[q];
-	uint32_t head = Q->va + 0x20, prev = head;
-	Q->nthreads = w->spec.threads[q];
-	Q->threads = calloc(Q->nthreads ? Q->nthreads : 1, sizeof *Q->threads);
-	if (!Q->threads) {
-		fail(g, "out of memory");
-		return;
+	unsigned P = w->ptr;
+	uint64_t head = w->process_head;
+	pool_gap(g);
+	uint64_t sys = pool_alloc(g, L->eprocess_size, "Proc");
+	pool_gap(g);
+	uint64_t smss = pool_alloc(g, L->eprocess_size, "Proc");
+	uint64_t p[2] = { sys, smss };
+	for (unsigned i = 0; i < 2; i++) {
+		v8(g, p[i], 3); /* Header.Type ProcessObject */
+		v8(g, p[i] + 2, 0x26);
+		vlist(g, p[i] + 8, p[i] + 8, p[i] + 8);
+		vp(g, p[i] + L->ep_pid, i ? 0x100 + 4 * (rnd(g) % 64) : 4);
+		vwrite(g, p[i] + L->ep_name, i ? "smss.exe" : "System", i ? 9 : 7);
+		vlist(g, p[i] + L->ep_tlh, p[i] + L->ep_tlh, p[i] + L->ep_tlh);
 	}
-	for (size_t i = 0; i < Q->nthreads; i++) {
-		struct tw_thread *t = &Q->threads[i];
-		int cross = (i + q) % 3 == 1;
-		if (cross) /* header and Queue on one page, QueueListEntry on
-			      the next */
-			pool_cross(g, L->kt_qle);
-		else
-			pool_gap(g);
-		uint32_t e = pool_alloc(g, L->ethread_size, "Thr\xe5");
-		t->ethread = e;
-		t->pid = 4;
-		t->tid = (*tid += 4);
-		t->state = (q == 0 && i == 0) ? 2 : 5;
-		t->straddles = cross;
-		v8(g, e, 6);                  /* Header.Type ThreadObject */
-		v8(g, e + 2, (uint8_t)L->kthread_hdr);
-		vlist(g, e + 8, e + 8, e + 8); /* Header.WaitListHead */
-		v32(g, e + L->kt_queue, Q->va);
-		v8(g, e + L->kt_state, (uint8_t)t->state);
-		v32(g, e + L->kt_teb, 0);
-		v32(g, e + L->kt_w32, 0);
-		v32(g, e + L->et_cid, 4);
-		v32(g, e + L->et_cid + 4, t->tid);
-		v32(g, e + L->et_start, w->exp_worker_thread);
-		uint32_t le = e + L->kt_qle;
-		v32(g, prev, le);
-		v32(g, le + 4, prev);
-		prev = le;
-	}
-	v32(g, prev, head);
-	v32(g, head + 4, prev);
-}
-
-/* Routine of a plain work item: in a driver (foo/bar/Ntfs/tcpip) or in
- * the kernel's PAGE section. */
-static uint32_t item_routine(struct gen *g, unsigned k)
-{
-	struct tw_world *w = g->w;
-	static const unsigned mods[] = { 5, 0, 6, 3, 4 }; /* foo nt bar Ntfs tcpip */
-	const struct tw_module *m = &w->modules[mods[k % 5]];
-	if (m == &w->modules[0])
-		return m->base + g->text_end_rva + DATA_SIZE + 0x1000 +
-		       2 * (rnd(g) % 0x8000);
-	return m->base + 0x1000 + 2 * (rnd(g) % ((m->size - 0x2000) / 2));
-}
-
-/* Is item j of queue q an IO_WORKITEM? Spread over the queue: odd
- * indices first, then from the end. */
-static int item_is_io(const struct tw_spec *s, unsigned q, unsigned j)
-{
-	unsigned n = s->items[q], io = s->io_items[q] < n ? s->io_items[q] : n;
-	unsigned odd = n / 2;
-	if (io <= odd)
-		return j % 2 == 1 && j / 2 < io;
-	return j % 2 == 1 || (n - 1 - j) / 2 < io - odd;
-}
-
-static void one_item(struct gen *g, unsigned q, unsigned j,
-		     const struct objects *o, struct tw_item *it, int nocross)
-{
-	struct tw_world *w = g->w;
-	int cross = j % 3 == 2 && !nocross;
-	it->io = w->spec.damage != TW_DAMAGE_LIMIT || q != w->spec.damage_queue
-			 ? item_is_io(&w->spec, q, j)
-			 : 0;
-	if (it->io) {
-		/* IO_WORKITEM: WorkItem +0, Routine +0x10, IoObject +0x14,
-		 * Context +0x18, Type +0x1c (Vista on) */
-		static const unsigned drv[] = { 4, 3, 1, 2 }; /* bar foo Ntfs tcpip */
-		unsigned d = drv[(j / 2 + q) % 4];
-		if (cross)
-			pool_cross(g, 0x10);
-		it->va = pool_alloc(g, 0x28, "IoWk");
-		it->routine = w->iop_process_work_item;
-		it->parameter = it->va;
-		const struct tw_module *m = &w->modules[2 + d];
-		it->io_routine = m->base + 0x1000 + 2 * (rnd(g) % 0x800);
-		it->io_object_driver = o->device[d] == 0;
-		it->io_object = it->io_object_driver ? o->driver[d] : o->device[d];
-		snprintf(it->driver, sizeof it->driver, "%s", drivers[d].driver);
-		it->context = (j % 4 == 1) ? 0 : it->va + 0x200 + 8 * (rnd(g) % 64);
-		v32(g, it->va + 0x10, it->io_routine);
-		v32(g, it->va + 0x14, it->io_object);
-		v32(g, it->va + 0x18, it->context);
-		if (g->L->io_type)
-			v32(g, it->va + g->L->io_type, 1);
-		symbolize(w, it->io_routine, it->io_routine_sym,
-			  sizeof it->io_routine_sym);
-	} else {
-		/* a WORK_QUEUE_ITEM embedded at +0x10 of a driver context */
-		if (cross)
-			pool_cross(g, 0x10 + 8); /* routine on the next page */
-		uint32_t ctx = pool_alloc(g, 0x30, "Work");
-		it->va = ctx + 0x10;
-		it->routine = item_routine(g, j + q);
-		it->parameter = (j % 2 == 0) ? ctx : 0;
-		v32(g, ctx, 0x12345678u ^ rnd(g));
-	}
-	it->straddles = cross;
-	it->listed = 1;
-	v32(g, it->va + 8, it->routine);
-	v32(g, it->va + 12, it->parameter);
-	symbolize(w, it->routine, it->routine_sym, sizeof it->routine_sym);
-}
-
-/* A pool page mapped outside every run, for the missing item. */
-static void pool_missing_page(struct gen *g)
-{
-	struct tw_world *w = g->w;
-	uint32_t va = (g->pool + PG - 1) & ~(PG - 1);
-	uint64_t pfn = runs_end(w) + 0x20 + rnd(g) % 0x40;
-	w->missing_pa = pfn * PG;
-	map4k(g, va, w->missing_pa, KPTE | (w->pae ? NX : 0));
-	g->pool = va + 0x100;
-}
-
-static void write_items(struct gen *g, unsigned q, const struct objects *o)
-{
-	struct tw_world *w = g->w;
-	struct tw_queue *Q = &w->queues[q];
-	const struct tw_spec *s = &w->spec;
-	uint32_t head = Q->va + 0x10, prev = head;
-	int missing = s->damage == TW_DAMAGE_MISSING_PAGE && q == s->damage_queue;
-	Q->items = calloc(Q->nitems ? Q->nitems : 1, sizeof *Q->items);
-	if (!Q->items) {
-		fail(g, "out of memory");
-		return;
-	}
-	for (unsigned j = 0; j < Q->nitems; j++) {
-		struct tw_item *it = &Q->items[j];
-		if (missing && j == s->damage_at)
-			pool_missing_page(g);
-		else
-			pool_gap(g);
-		if (missing && j == s->damage_at) {
-			/* write it into mem anyway: the page exists in the
-			 * machine, only no image holds it */
-			one_item(g, q, j, o, it, 1);
-			w->used[w->missing_pa / PG] = 0;
-			g->pool = ((g->pool + PG - 1) & ~(PG - 1)) + 0x40;
-		} else {
-			one_item(g, q, j, o, it, 0);
+	vlist(g, head, sys + L->ep_apl, smss + L->ep_apl);
+	vlist(g, sys + L->ep_apl, smss + L->ep_apl, head);
+	vlist(g, smss + L->ep_apl, head, sys + L->ep_apl);
+	/* a System thread that serves no queue */
+	pool_gap(g);
+	uint64_t t = pool_alloc(g, L->ethread_size, "Thr\xe5");
+	v8(g, t, 6);
+	v8(g, t + 2, (uint8_t)L->kthread_hdr);
+	vlist(g, t + 8, t + 8, t + 8);
+	v8(g, t + L->kt_state, 5);
+	vp(g, t + L->et_cid, 4);
+	vp(g, t + L->et_cid + P, (g->tid += 4));
+	vp(g, t + L->et_start, g->code2 + 0x5a0);
+	w->other_thread = t;
+	w->system_eprocess = sys;
+	uint64_t lh = sys + L->ep_tlh, prev = lh;
+	vp(g, prev, t + L->et_tle);
+	vp(g, t + L->et_tle + P, prev);
+	prev = t + L->et_tle;
+	for (size_t q = 0; q < w->nqueues; q++)
+		for (size_t i = 0; i < w->queues[q].nthreads; i++) {
+			uint64_t le = w->queues[q].threads[i].ethread + L->et_tle;
+			vp(g, prev, le);
+			vp(g, le + P, prev);
+			prev = le;
 		}
-		v32(g, prev, it->va);
-		v32(g, it->va + 4, prev);
-		prev = it->va;
-	}
-	v32(g, prev, head);
-	v32(g, head + 4, prev);
-}
-
-/* EX_WORK_QUEUE q: KQUEUE (Header Type 4, Size 0x0A, SignalState,
- * WaitListHead, EntryListHead, CurrentCount, MaximumCount,
- * ThreadListHead), then the counters and Info. */
-static void write_queue_header(struct gen *g, unsigned q)
-{
-	struct tw_world *w = g->w;
-	struct tw_queue *Q = &w->queues[q];
-	uint32_t v = Q->va;
-	Q->worker_count = (uint32_t)Q->nthreads;
-	Q->maximum = w->spec.cpus;
-	Q->current = q == 0 ? 1 : 0;
-	Q->signal_state = (uint32_t)Q->nitems;
-	v8(g, v, 4);
-	v8(g, v + 2, 0x0a);
-	v32(g, v + 4, Q->signal_state);
-	vlist(g, v + 8, v + 8, v + 8);
-	v32(g, v + 0x18, Q->current);
-	v32(g, v + 0x1c, Q->maximum);
-	v32(g, v + 0x28, 0);
-	v32(g, v + 0x2c, 0x1000 + rnd(g) % 0x10000);
-	v32(g, v + 0x30, rnd(g) % 0x100);
-	v32(g, v + 0x34, q == 2 ? 0 : rnd(g) % 4);
-	v32(g, v + 0x38, Q->worker_count << 3 | (q < 2 ? 2u : 0u));
-}
-
-static void write_queues(struct gen *g, const struct objects *o)
-{
-	struct tw_world *w = g->w;
-	const struct tw_spec *s = &w->spec;
-	uint32_t tid = 0xc;
-	for (unsigned q = 0; q < TW_NQUEUES; q++) {
-		w->queues[q].va = w->exworkerqueue + 0x3c * q;
-		w->queues[q].nitems = s->items[q];
-		if (s->damage == TW_DAMAGE_LIMIT && q == s->damage_queue)
-			w->queues[q].nitems = s->max_items + 3;
-	}
-	for (unsigned q = 0; q < TW_NQUEUES && !g->failed; q++)
-		write_threads(g, q, &tid);
-	for (unsigned q = 0; q < TW_NQUEUES && !g->failed; q++) {
-		write_items(g, q, o);
-		write_queue_header(g, q);
-	}
-	v32(g, g->data + D_QUEUEPTR, w->exworkerqueue);
-}
-
-/* ----------------------------------------------------------- damage */
-
-static void add_error(struct tw_queue *Q, const char *st, uint32_t node,
-		      uint32_t link)
-{
-	struct tw_error *e = &Q->errors[Q->nerrors++];
-	e->status = st;
-	e->node = node;
-	e->link = link;
-}
-
-/* A VA in the pool region whose PTE is a paged-out software PTE. */
-static uint32_t unmapped_pool_va(struct gen *g)
-{
-	uint32_t va = ((g->pool + PG - 1) & ~(PG - 1)) + 8 * PG;
-	put_e(g->w, pte_pa(g, va), 0x3c000u | PTE_SOFT_PROT);
-	return va + 0x5a8;
-}
-
-static void damage(struct gen *g)
-{
-	struct tw_world *w = g->w;
-	const struct tw_spec *s = &w->spec;
-	struct tw_queue *Q = &w->queues[s->damage_queue];
-	unsigned k = s->damage_at;
-	switch (s->damage) {
-	case TW_DAMAGE_CYCLE: {
-		struct tw_item *last = &Q->items[Q->nitems - 1];
-		v32(g, last->va, Q->items[k].va);
-		add_error(Q, "CYCLE", last->va, Q->items[k].va);
-		break;
-	}
-	case TW_DAMAGE_DANGLING:
-		/* Blinks intact: walking them back from the head reaches
-		 * items N+1.. (item N+1's Blink names item N, already seen) */
-		w->dangling_va = unmapped_pool_va(g);
-		v32(g, Q->items[k].va, w->dangling_va);
-		for (size_t j = k + 1; j < Q->nitems; j++) {
-			Q->items[j].listed = 0;
-			Q->items[j].recovered = 1;
-		}
-		add_error(Q, "NOTPRESENT", Q->items[k].va, w->dangling_va);
-		break;
-	case TW_DAMAGE_MISSING_PAGE:
-		w->used[w->missing_pa / PG] = 0; /* no image holds it */
-		for (size_t j = k; j < Q->nitems; j++) {
-			Q->items[j].listed = 0;
-			Q->items[j].recovered = j > k; /* back to item N */
-		}
-		add_error(Q, "NODATA", k ? Q->items[k - 1].va : Q->va + 0x10,
-			  Q->items[k].va);
-		break;
-	case TW_DAMAGE_LIMIT:
-		for (size_t j = s->max_items; j < Q->nitems; j++)
-			Q->items[j].listed = 0;
-		add_error(Q, "LIMIT", Q->items[s->max_items - 1].va,
-			  Q->items[s->max_items].va);
-		break;
-	default:
-		break;
-	}
+	vp(g, prev, lh);
+	vp(g, lh + P, prev);
 }
 
 /* ------------------------------------------------------------- misc */
 
-/* KUSER_SHARED_DATA at 0xFFDF0000: NtProductType, NtMajor/MinorVersion. */
+/* KUSER_SHARED_DATA (0xFFDF0000; x64 0xFFFFF780'00000000): NtProductType,
+ * NtMajor/MinorVersion. */
 static void shared_user_data(struct gen *g)
 {
 	struct tw_world *w = g->w;
-	uint32_t va = 0xffdf0000u;
+	uint64_t va = w->machine == TW_X64 ? 0xfffff78000000000ull : 0xffdf0000u;
 	static const struct { uint32_t build, major, minor; } v[] = {
 		{ 2600, 5, 1 }, { 3790, 5, 2 }, { 6001, 6, 0 },
-		{ 7601, 6, 1 }, { 9200, 6, 2 },
+		{ 7601, 6, 1 }, { 9200, 6, 2 }, { 9600, 6, 3 },
 	};
 	map_new(g, va, 1);
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
@@ -1272,11 +1134,16 @@ static void shared_user_data(struct gen *g)
 		v32(g, va + 0x26c, v[i].major);
 		v32(g, va + 0x270, v[i].minor);
 	}
+	if (w->build >= 10240) {
+		v32(g, va + 0x264, 1);
+		v32(g, va + 0x26c, 10);
+		v32(g, va + 0x270, 0);
+	}
 	static const char root[] = "C:\\WINDOWS";
 	for (size_t i = 0; i < sizeof root; i++)
-		v16(g, va + 0x30 + 2 * (uint32_t)i, (uint8_t)root[i]);
+		v16(g, va + 0x30 + 2 * i, (uint8_t)root[i]);
 	/* a not-present PDE with software bits, in user space */
-	put_e(w, pde_pa(w, 0x10000000u), PTE_SOFT_PROT);
+	put_e(w, pde_slot(g, 0x10000000u), PTE_SOFT_PROT);
 }
 
 /* Pages of "user" memory: random bytes, present, but not kernel's. */
@@ -1295,9 +1162,11 @@ static void bugcheck(struct gen *g)
 	struct tw_world *w = g->w;
 	w->bugcheck = w->spec.bugcheck;
 	if (w->bugcheck == 0x96) {
-		/* INVALID_WORK_QUEUE_ITEM: P3 = the ExWorkerQueue array */
+		/* INVALID_WORK_QUEUE_ITEM: P3 = the ExWorkerQueue array
+		 * (static-array; 0 for the other models) */
 		const struct tw_queue *Q = &w->queues[0];
-		w->bugcheck_params[0] = Q->nitems ? Q->items[0].va : Q->va + 0x10;
+		w->bugcheck_params[0] = Q->nitems ? Q->items[0].va
+						  : Q->va + g->Q->entry;
 		w->bugcheck_params[1] = Q->va;
 		w->bugcheck_params[2] = w->exworkerqueue;
 		w->bugcheck_params[3] = 0;
@@ -1306,32 +1175,72 @@ static void bugcheck(struct gen *g)
 
 /* ------------------------------------------------------------ setup */
 
-void tw_spec_init(struct tw_spec *s, uint32_t build, int pae, uint64_t seed)
+static enum tw_model model_of_build(uint32_t build)
 {
+	if (build >= 16299)
+		return TW_MODEL_PARTITION;
+	if (build >= 9600)
+		return TW_MODEL_ENODE_KPRIQUEUE;
+	if (build >= 9200)
+		return TW_MODEL_ENODE_KQUEUE;
+	return TW_MODEL_STATIC;
+}
+
+void tw_spec_init_machine(struct tw_spec *s, enum tw_machine m, uint32_t build,
+			  uint64_t seed)
+{
+	static const unsigned kq_threads[7] = { 5, 3, 1, 2, 1, 1, 1 };
+	static const unsigned kq_items[7] = { 3, 4, 0, 2, 1, 0, 0 };
+	static const unsigned kq_io[7] = { 1, 2, 0, 1, 0, 0, 0 };
 	memset(s, 0, sizeof *s);
 	s->build = build;
 	s->sp = build == 2600 ? 3 : build == 3790 ? 2 : build == 6001 ? 1
 		: build == 7601 ? 1 : 0;
-	s->pae = pae;
+	s->machine = m;
+	s->pae = 1;
+	s->nodes = 1;
 	s->phys_size = 32u << 20;
 	s->seed = seed;
 	s->cpus = 2;
-	s->threads[0] = 5;
-	s->threads[1] = 3;
-	s->threads[2] = 1;
-	s->items[0] = 3;
-	s->items[1] = 4;
-	s->items[2] = 0;
-	s->io_items[0] = 1;
-	s->io_items[1] = 2;
-	s->io_items[2] = 0;
+	switch (model_of_build(build)) {
+	case TW_MODEL_STATIC:
+		s->threads[0] = 5;
+		s->threads[1] = 3;
+		s->threads[2] = 1;
+		s->items[0] = 3;
+		s->items[1] = 4;
+		s->items[2] = 0;
+		s->io_items[0] = 1;
+		s->io_items[1] = 2;
+		s->io_items[2] = 0;
+		break;
+	case TW_MODEL_ENODE_KQUEUE:
+		for (unsigned i = 0; i < 7; i++) {
+			s->threads[i] = kq_threads[i];
+			s->items[i] = kq_items[i];
+			s->io_items[i] = kq_io[i];
+		}
+		break;
+	default:
+		s->threads[0] = 4;
+		s->threads[1] = 2;
+		s->items[0] = 6;
+		s->items[1] = 3;
+		s->io_items[0] = 2;
+		s->io_items[1] = 2;
+		break;
+	}
 	s->damage_queue = 1;
 	s->damage_at = 1;
 	s->max_items = 4096;
 	s->bugcheck = 0xe2;
 	s->system_time = 0x1d5a1fa69e64122ull; /* 2019-11-23T12:34:56Z */
-	if (build == 9200)
-		s->damage = TW_DAMAGE_WIN8;
+}
+
+void tw_spec_init(struct tw_spec *s, uint32_t build, int pae, uint64_t seed)
+{
+	tw_spec_init_machine(s, TW_X86, build, seed);
+	s->pae = pae;
 }
 
 static const char *const damage_names[TW_DAMAGE_COUNT] = {
@@ -1352,17 +1261,38 @@ int tw_damage_by_name(const char *name)
 	return -1;
 }
 
+const char *tw_model_name(enum tw_model m)
+{
+	static const char *const n[TW_MODEL_COUNT] = {
+		"static-array", "enode-kqueue", "enode-kpriqueue", "partition"
+	};
+	return (unsigned)m < TW_MODEL_COUNT ? n[m] : "?";
+}
+
 static int check_spec(const struct tw_spec *s, char *err, size_t n)
 {
 	const char *why = NULL;
 	unsigned dq = s->damage_queue;
+	int decoy = s->damage == TW_DAMAGE_WIN8;
+	enum tw_model m = decoy ? TW_MODEL_STATIC : model_of_build(s->build);
 	if (s->phys_size % (4u << 20) || s->phys_size < (16u << 20) ||
 	    s->phys_size > (64u << 20))
 		why = "phys_size must be a multiple of 4 MiB in 16..64 MiB";
 	else if (s->cpus < 1 || s->cpus > 32)
 		why = "cpus must be 1..32";
+	else if (s->machine != TW_X86 && s->machine != TW_X64)
+		why = "machine is x86 or x64";
 	else if ((unsigned)s->damage >= TW_DAMAGE_COUNT || dq >= TW_NQUEUES)
 		why = "bad damage or damage_queue";
+	else if (decoy && s->machine != TW_X86)
+		why = "the win8 decoy is an x86 world";
+	else if (m != TW_MODEL_STATIC && s->damage != TW_DAMAGE_NONE &&
+		 s->damage != TW_DAMAGE_NO_PATTERN)
+		why = "this model takes damage none or no_pattern only";
+	else if (s->nodes > (m == TW_MODEL_STATIC ? 1u : (unsigned)TW_MAXNODES))
+		why = "nodes: 1 (static-array) or 1..2";
+	else if (m != TW_MODEL_STATIC && s->machine == TW_X86 && !s->pae)
+		why = "Windows 8 and later x86 worlds are PAE";
 	else if (s->max_items < 2 || s->max_items > 100000)
 		why = "max_items must be 2..100000";
 	else if (s->damage == TW_DAMAGE_CYCLE &&
@@ -1372,7 +1302,7 @@ static int check_spec(const struct tw_spec *s, char *err, size_t n)
 		  s->damage == TW_DAMAGE_MISSING_PAGE) &&
 		 s->damage_at >= s->items[dq])
 		why = "damage_at must name an item of the damaged queue";
-	for (unsigned q = 0; !why && q < TW_NQUEUES; q++)
+	for (unsigned q = 0; !why && q < TW_QPN; q++)
 		if (s->threads[q] > 64 || s->items[q] > 100000)
 			why = "at most 64 threads and 100000 items per queue";
 	if (why && err && n)
@@ -1380,25 +1310,38 @@ static int check_spec(const struct tw_spec *s, char *err, size_t n)
 	return why ? -1 : 0;
 }
 
+/* The PML4 index of a VA. */
+static unsigned pml4_index(uint64_t va)
+{
+	return (unsigned)((va >> 39) & 0x1ff);
+}
+
 static int world_init(struct gen *g, const struct tw_spec *s)
 {
 	struct tw_world *w = g->w;
-	int win8 = s->damage == TW_DAMAGE_WIN8 || s->build == 9200;
-	uint32_t build = win8 ? 9200 : s->build;
-	g->L = layout_for(build, win8 ? 0 : s->sp);
+	int decoy = s->damage == TW_DAMAGE_WIN8;
+	uint32_t build = decoy ? 9200 : s->build;
+	enum tw_machine m = decoy ? TW_X86 : s->machine;
+	g->L = layout_for(build, decoy ? 0 : s->sp, m, decoy);
 	if (!g->L) {
-		fail(g, "no layout for build %" PRIu32 " sp %" PRIu32, s->build, s->sp);
+		fail(g, "no layout for build %" PRIu32 " sp %" PRIu32 " on %s",
+		     s->build, s->sp, m == TW_X64 ? "x64" : "x86");
 		return -1;
 	}
 	w->spec = *s;
-	if (win8)
-		w->spec.damage = TW_DAMAGE_WIN8;
 	w->build = build;
 	w->nt_build_number = 0xf0000000u | build;
-	w->supported = !win8;
+	w->supported = !decoy;
 	w->os = g->L->os;
 	w->profile = g->L->profile;
-	w->pae = s->pae;
+	w->machine = m;
+	w->model = g->L->model;
+	w->nodes = w->model == TW_MODEL_STATIC || s->nodes < 1 ? 1 : s->nodes;
+	w->spec.nodes = w->nodes;
+	w->pae = m == TW_X64 ? 0 : s->pae;
+	w->ptr = m == TW_X64 ? 8 : 4;
+	g->Q = qlay_of(w->model, m == TW_X64);
+	g->M = &mlays[m == TW_X64];
 	w->mem_size = s->phys_size;
 	w->npages = s->phys_size / PG;
 	w->mem = calloc(w->mem_size, 1);
@@ -1409,13 +1352,26 @@ static int world_init(struct gen *g, const struct tw_spec *s)
 		return -1;
 	}
 	g->rng = (s->seed ^ 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull | 1;
-	w->dtb = s->pae ? g->L->dtb_pae : g->L->dtb_x86;
-	w->kernel_base = s->pae ? g->L->base_pae : g->L->base_x86;
+	w->dtb = s->pae || m == TW_X64 ? g->L->dtb_pae : g->L->dtb_x86;
+	w->kernel_base = s->pae || m == TW_X64 ? g->L->base_pae : g->L->base_x86;
 	snprintf(w->kernel_name, sizeof w->kernel_name, "%s",
-		 s->pae && !win8 ? "ntkrnlpa.exe" : "ntoskrnl.exe");
+		 m == TW_X86 && s->pae && build < 9200 ? "ntkrnlpa.exe"
+						       : "ntoskrnl.exe");
 	snprintf(w->pdb_name, sizeof w->pdb_name, "%s",
-		 s->pae ? "ntkrpamp.pdb" : "ntkrnlmp.pdb");
+		 m == TW_X86 && s->pae ? "ntkrpamp.pdb" : "ntkrnlmp.pdb");
 	g->pool = g->L->pool + 0x1000 + 0x10 * (rnd(g) % 0x100);
+	if (m == TW_X64) {
+		/* the self-map index: random in 0x100..0x1FF, away from the
+		 * kernel's, the drivers', the pool's and KUSER_SHARED_DATA */
+		const uint64_t busy[] = { w->kernel_base, g->L->drivers,
+					  g->L->pool, 0xfffff78000000000ull };
+		for (int again = 1; again;) {
+			w->selfmap = 0x100 + rnd(g) % 0x100;
+			again = 0;
+			for (size_t i = 0; i < sizeof busy / sizeof busy[0]; i++)
+				again |= pml4_index(busy[i]) == w->selfmap;
+		}
+	}
 	make_runs(g);
 	return 0;
 }
@@ -1445,6 +1401,10 @@ struct tw_world *tw_build(const struct tw_spec *s, char *err, size_t errlen)
 		write_queues(&g, &o);
 		if (!g.failed)
 			damage(&g);
+#ifndef TW_NO_SYSPROC
+		if (!g.failed)
+			write_system_process(&g);
+#endif
 		bugcheck(&g);
 		shared_user_data(&g);
 		filler_pages(&g);
@@ -1461,13 +1421,50 @@ void tw_free(struct tw_world *w)
 {
 	if (!w)
 		return;
-	for (unsigned q = 0; q < TW_NQUEUES; q++) {
+	for (size_t q = 0; q < w->nqueues; q++) {
 		free(w->queues[q].threads);
 		free(w->queues[q].items);
 	}
 	free(w->mem);
 	free(w->used);
 	free(w);
+}
+
+void tw_offsets_of(const struct tw_world *w, struct tw_offsets *o)
+{
+	const struct layout *L =
+		layout_for(w->build, w->supported ? w->spec.sp : 0, w->machine,
+			   !w->supported);
+	const struct qlay *ql = qlay_of(w->model, w->machine == TW_X64);
+	const struct mlay *M = &mlays[w->machine == TW_X64];
+	memset(o, 0, sizeof *o);
+	if (!L)
+		return;
+	o->kt_queue = L->kt_queue;
+	o->kt_qle = L->kt_qle;
+	o->kt_state = L->kt_state;
+	o->et_cid = L->et_cid;
+	o->et_start = L->et_start;
+	o->et_tle = L->et_tle;
+	o->ep_pid = L->ep_pid;
+	o->ep_apl = L->ep_apl;
+	o->ep_tlh = L->ep_tlh;
+	o->q_size = ql->size;
+	o->q_entry = ql->entry;
+	o->q_cur = ql->cur;
+	o->q_max = ql->max;
+	o->q_thr = ql->thr;
+	o->q_node = ql->node;
+	o->q_partition = ql->partition;
+	o->q_qindex = ql->qindex;
+	o->q_maxthreads = ql->maxthreads;
+	o->wi_routine = M->wi_routine;
+	o->wi_param = M->wi_param;
+	o->io_routine = M->io_routine;
+	o->io_object = M->io_object;
+	o->io_context = M->io_context;
+	o->enode_queues = w->model == TW_MODEL_ENODE_KQUEUE ? L->enode_q
+			  : w->model == TW_MODEL_ENODE_KPRIQUEUE ? L->enode_q : 0;
 }
 
 /* ------------------------------------------------------------ truth */
@@ -1502,10 +1499,12 @@ static void jstr(FILE *f, const char *s)
 
 static void jimage(FILE *f, const struct tw_world *w)
 {
+	int x64 = w->machine == TW_X64;
 	fprintf(f,
-		"  \"image\": { \"machine\": \"x86\", \"paging\": \"%s\", "
+		"  \"image\": { \"machine\": \"%s\", \"paging\": \"%s\", "
 		"\"dtb\": \"0x%" PRIx64 "\", \"build\": %" PRIu32 " },\n",
-		w->pae ? "pae" : "x86", w->dtb, w->build);
+		x64 ? "x64" : "x86", x64 ? "x64" : w->pae ? "pae" : "x86", w->dtb,
+		w->build);
 }
 
 /* The kernel object. DESIGN §9 names name/base/size; the rest (info
@@ -1514,7 +1513,7 @@ static void jkernel(FILE *f, const struct tw_world *w, int info)
 {
 	fprintf(f, "  \"kernel\": { \"name\": ");
 	jstr(f, w->kernel_name);
-	fprintf(f, ", \"base\": \"0x%" PRIx32 "\", \"size\": \"0x%" PRIx32 "\"",
+	fprintf(f, ", \"base\": \"0x%" PRIx64 "\", \"size\": \"0x%" PRIx32 "\"",
 		w->kernel_base, w->kernel_size);
 	if (info) {
 		fprintf(f, ",\n    \"build\": %" PRIu32 ", \"os\": \"%s\"", w->build,
@@ -1527,7 +1526,7 @@ static void jkernel(FILE *f, const struct tw_world *w, int info)
 		jstr(f, w->pdb_name);
 		fprintf(f,
 			", \"pdb_guid\": \"%s\", \"pdb_age\": %" PRIu32
-			", \"module_list\": \"0x%" PRIx32 "\"",
+			", \"module_list\": \"0x%" PRIx64 "\"",
 			w->pdb_guid, w->pdb_age, w->module_list);
 	}
 	fprintf(f, " },\n");
@@ -1536,20 +1535,22 @@ static void jkernel(FILE *f, const struct tw_world *w, int info)
 static void jitem(FILE *f, const struct tw_item *it, int first)
 {
 	fprintf(f,
-		"%s\n        { \"va\": \"0x%" PRIx32 "\", \"kind\": \"%s\", "
-		"\"routine\": \"0x%" PRIx32 "\", \"routine_symbol\": \"%s\", "
-		"\"parameter\": \"0x%" PRIx32 "\"",
+		"%s\n        { \"va\": \"0x%" PRIx64 "\", \"kind\": \"%s\", "
+		"\"routine\": \"0x%" PRIx64 "\", \"routine_symbol\": \"%s\", "
+		"\"parameter\": \"0x%" PRIx64 "\"",
 		first ? "" : ",", it->va, it->io ? "io_workitem" : "work_queue_item",
 		it->routine, it->routine_sym, it->parameter);
+	if (it->priority >= 0)
+		fprintf(f, ", \"priority\": %d", it->priority);
 	if (it->io) {
 		fprintf(f,
-			",\n          \"io_routine\": \"0x%" PRIx32 "\", "
-			"\"io_routine_symbol\": \"%s\", \"io_object\": \"0x%" PRIx32
+			",\n          \"io_routine\": \"0x%" PRIx64 "\", "
+			"\"io_routine_symbol\": \"%s\", \"io_object\": \"0x%" PRIx64
 			"\", \"io_object_type\": \"%s\", \"driver\": ",
 			it->io_routine, it->io_routine_sym, it->io_object,
 			it->io_object_driver ? "driver" : "device");
 		jstr(f, it->driver);
-		fprintf(f, ", \"context\": \"0x%" PRIx32 "\"", it->context);
+		fprintf(f, ", \"context\": \"0x%" PRIx64 "\"", it->context);
 	}
 	if (it->recovered)
 		fprintf(f, ", \"recovered\": \"blink\"");
@@ -1559,19 +1560,23 @@ static void jitem(FILE *f, const struct tw_item *it, int first)
 static void jqueue(FILE *f, const struct tw_world *w, unsigned q)
 {
 	const struct tw_queue *Q = &w->queues[q];
+	char max[16] = "null";
+	if (Q->has_max)
+		snprintf(max, sizeof max, "%" PRIu32, Q->worker_count);
 	fprintf(f,
-		"    { \"index\": %u, \"name\": \"%s\", \"va\": \"0x%" PRIx32 "\",\n"
-		"      \"threads\": { \"count\": %zu, \"max\": %" PRIu32 " }, "
+		"    { \"index\": %u, \"name\": \"%s\", \"va\": \"0x%" PRIx64 "\",\n"
+		"      \"node\": %u, \"queue_index\": %u,\n"
+		"      \"threads\": { \"count\": %zu, \"max\": %s }, "
 		"\"concurrency\": { \"current\": %" PRIu32 ", \"maximum\": %" PRIu32
 		" },\n      \"worker_threads\": [",
-		q, tw_queue_name(q), Q->va, Q->nthreads, Q->worker_count,
+		q, Q->name, Q->va, Q->node, Q->queue_index, Q->nthreads, max,
 		Q->current, Q->maximum);
 	for (size_t i = 0; i < Q->nthreads; i++) {
 		const struct tw_thread *t = &Q->threads[i];
 		fprintf(f,
-			"%s\n        { \"ethread\": \"0x%" PRIx32 "\", \"cid\": \"%" PRIx32
-			".%" PRIx32 "\", \"teb\": \"0x%" PRIx32 "\", \"win32thread\": "
-			"\"0x%" PRIx32 "\", \"state\": \"%s\" }",
+			"%s\n        { \"ethread\": \"0x%" PRIx64 "\", \"cid\": \"%" PRIx32
+			".%" PRIx32 "\", \"teb\": \"0x%" PRIx64 "\", \"win32thread\": "
+			"\"0x%" PRIx64 "\", \"state\": \"%s\" }",
 			i ? "," : "", t->ethread, t->pid, t->tid, t->teb,
 			t->win32thread, tw_state_name(t->state));
 	}
@@ -1592,15 +1597,33 @@ static void jqueue(FILE *f, const struct tw_world *w, unsigned q)
 	fprintf(f, "%s],\n      \"errors\": [", first ? "" : "\n      ");
 	for (size_t i = 0; i < Q->nerrors; i++)
 		fprintf(f,
-			"%s{ \"status\": \"%s\", \"node\": \"0x%" PRIx32
-			"\", \"link\": \"0x%" PRIx32 "\" }",
+			"%s{ \"status\": \"%s\", \"node\": \"0x%" PRIx64
+			"\", \"link\": \"0x%" PRIx64 "\" }",
 			i ? ", " : " ", Q->errors[i].status, Q->errors[i].node,
 			Q->errors[i].link);
 	fprintf(f, "%s] }", Q->nerrors ? " " : "");
 }
 
+/* found_by of the truth: the pattern, "threads" when it is erased, or
+ * nothing when a bugcheck 0x96 also names the array (either route is
+ * right). 0 when left out. */
+static int found_by(const struct tw_world *w, char *buf, size_t n)
+{
+	if (!no_pattern(w) && w->root_export) {
+		snprintf(buf, n, "pattern:%s@%s+0x%" PRIx32, w->root_pattern,
+			 w->root_export, w->pattern_off);
+		return 1;
+	}
+	if (w->model == TW_MODEL_STATIC && w->bugcheck == 0x96)
+		return 0;
+	snprintf(buf, n, "threads");
+	return 1;
+}
+
 int tw_write_queues_json(const struct tw_world *w, FILE *f)
 {
+	char fb[96];
+	int have_fb = found_by(w, fb, sizeof fb);
 	fprintf(f, "{\n  \"schema\": \"exq/1\",\n  \"command\": \"queues\",\n");
 	if (!w->supported) {
 		/* the message names the build; not comparable as a subset */
@@ -1609,16 +1632,22 @@ int tw_write_queues_json(const struct tw_world *w, FILE *f)
 	}
 	jimage(f, w);
 	jkernel(f, w, 0);
-	fprintf(f, "  \"exworkerqueue\": { \"va\": \"0x%" PRIx32 "\"", w->exworkerqueue);
-	if (w->pattern_off)
-		fprintf(f,
-			", \"found_by\": "
-			"\"pattern:push-edi-add-esi@ExQueueWorkItem+0x%" PRIx32 "\"",
-			w->pattern_off);
-	fprintf(f, ",\n    \"profile\": \"%s\" },\n  \"queues\": [\n", w->profile);
-	for (unsigned q = 0; q < TW_NQUEUES; q++) {
+	if (w->model == TW_MODEL_STATIC) {
+		fprintf(f, "  \"exworkerqueue\": { \"va\": \"0x%" PRIx64 "\"",
+			w->exworkerqueue);
+		if (have_fb)
+			fprintf(f, ", \"found_by\": \"%s\"", fb);
+		fprintf(f, ",\n    \"profile\": \"%s\" },\n", w->profile);
+	}
+	fprintf(f, "  \"queue_root\": { \"model\": \"%s\", \"va\": \"0x%" PRIx64 "\"",
+		tw_model_name(w->model), w->queue_root);
+	if (have_fb)
+		fprintf(f, ", \"found_by\": \"%s\"", fb);
+	fprintf(f, ",\n    \"profile\": \"%s\", \"nodes\": %u },\n  \"queues\": [\n",
+		w->profile, w->nodes);
+	for (unsigned q = 0; q < w->nqueues; q++) {
 		jqueue(f, w, q);
-		fprintf(f, "%s\n", q + 1 < TW_NQUEUES ? "," : "");
+		fprintf(f, "%s\n", q + 1 < w->nqueues ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
 	return ferror(f) ? -1 : 0;
@@ -1633,7 +1662,7 @@ int tw_write_modules_json(const struct tw_world *w, FILE *f)
 		const struct tw_module *m = &w->modules[i];
 		fprintf(f, "%s\n    { \"name\": ", i ? "," : "");
 		jstr(f, m->name);
-		fprintf(f, ", \"base\": \"0x%" PRIx32 "\", \"size\": \"0x%" PRIx32
+		fprintf(f, ", \"base\": \"0x%" PRIx64 "\", \"size\": \"0x%" PRIx32
 			   "\", \"path\": ",
 			m->base, m->size);
 		jstr(f, m->path);
@@ -1648,6 +1677,6 @@ int tw_write_kernel_json(const struct tw_world *w, FILE *f)
 	fprintf(f, "{\n  \"schema\": \"exq/1\",\n  \"command\": \"info\",\n");
 	jimage(f, w);
 	jkernel(f, w, 1);
-	fprintf(f, "  \"kdbg\": \"0x%" PRIx32 "\"\n}\n", w->kdbg);
+	fprintf(f, "  \"kdbg\": \"0x%" PRIx64 "\"\n}\n", w->kdbg);
 	return ferror(f) ? -1 : 0;
 }
