@@ -346,8 +346,7 @@ static int enode_ok(struct exq__wq *w, uint64_t e, char *why, size_t n)
 	}
 	if (enode_inline(w->P))
 		return array_ok(w, e + w->P->enode.queues, why, n);
-	return table_ok(w, rdptr0(w, e + w->P->enode.queues) == 0 ? 0 : e + w->P->enode.queues,
-			e, why, n);
+	return table_ok(w, e + w->P->enode.queues, e, why, n);
 }
 
 static int partition_ok(struct exq__wq *w, uint64_t x, char *why, size_t n)

@@ -87,7 +87,7 @@ text_facts() {
 truth() {
 	want=0
 	grep -q -- '--damage \(cycle\|dangling\|missing_page\|limit\)' "$W/$1.spec" && want=1
-	grep -q '"UNSUPPORTED"' "$W/$1.queues.json" && want=4
+	grep -q '"error"' "$W/$1.queues.json" && want=4
 	if run_json "$3" "$want" queues --json "$2"; then
 		subset "$3" "queues --json" "$W/$1.queues.json" "$T/out.json"
 	fi

@@ -696,14 +696,18 @@ static uint8_t *note_head(uint8_t *n, const char *name, uint32_t type,
 
 /* QEMUCPUState (QEMU target/i386/arch_dump.c), 440 bytes, on zeroed
  * bytes: version 1, CR0 0x80000011 (PE, ET, PG), CR3 = the spec's dtb,
- * CR4.PAE per the spec; every other register 0. */
+ * CR4.PAE per the spec; every other register 0. A 64-bit spec (width 64)
+ * is a long-mode guest: CR4.PAE, and CS.flags with the L bit (bit 21) at
+ * 0xA0, as QEMU writes the 64-bit code segment. */
 static void qemu_cpu_state(uint8_t *d, const struct spec *s)
 {
 	put32(d, 1);
 	put32(d + 4, 440);
 	put64(d + 0x188, 0x80000011u);
 	put64(d + 0x1A0, s->dtb);
-	put64(d + 0x1A8, s->pae ? 0x20 : 0);
+	put64(d + 0x1A8, s->pae || s->width == 64 ? 0x20 : 0);
+	if (s->width == 64)
+		put32(d + 0xA0, 1u << 21);
 }
 
 /* ELF core as QEMU's dump-guest-memory writes it (elf32: ELFCLASS32,
@@ -727,7 +731,8 @@ static void build_elf(const struct spec *s, enum kind k, struct buf *out)
 	h[5] = 1;
 	h[6] = 1;
 	put16(h + 16, 4); /* ET_CORE */
-	put16(h + 18, 3); /* EM_386 */
+	/* EM_386, or EM_X86_64 for a long-mode guest (QEMU: when LMA) */
+	put16(h + 18, s->width == 64 ? 62 : 3);
 	put32(h + 20, 1);
 	if (w) {
 		put64(h + 32, ehsz);
@@ -1227,11 +1232,12 @@ static void write_expect(const char *path, const struct spec *s, enum kind k,
 	if (is_elf(k)) {
 		fprintf(f,
 			"  \"image\": { \"format\": \"elf\", \"dump_type\": \"elf\", "
-			"\"machine\": \"x86\", \"paging\": \"%s\",\n"
+			"\"machine\": \"%s\", \"paging\": \"%s\",\n"
 			"    \"dtb\": \"0x%" PRIx64 "\", \"dtb_source\": \"qemu-note\", "
 			"\"gzip\": %s },\n  \"cpus\": %" PRIu32 ",\n",
-			s->pae ? "pae" : "x86",
-			s->dtb & (s->pae ? ~(uint64_t)0x1f : ~(uint64_t)0xfff),
+			s->width == 64 ? "x64" : "x86",
+			s->width == 64 ? "x64" : s->pae ? "pae" : "x86",
+			s->dtb & (s->pae && s->width != 64 ? ~(uint64_t)0x1f : ~(uint64_t)0xfff),
 			gz ? "true" : "false", s->cpus);
 		expect_runs(f, s->runs, s->nruns);
 		fprintf(f, "  \"pages_present\": %" PRIu64 "\n}\n",
@@ -1244,11 +1250,12 @@ static void write_expect(const char *path, const struct spec *s, enum kind k,
 		 * the maximal runs of set bits (touching spec runs merge) */
 		fprintf(f,
 			"  \"image\": { \"format\": \"kdump\", \"dump_type\": \"kdump\", "
-			"\"machine\": \"x86\", \"paging\": \"%s\",\n"
+			"\"machine\": \"%s\", \"paging\": \"%s\",\n"
 			"    \"dtb\": \"0x%" PRIx64 "\", \"dtb_source\": \"qemu-note\", "
 			"\"gzip\": %s },\n  \"cpus\": %" PRIu32 ",\n",
-			s->pae ? "pae" : "x86",
-			s->dtb & (s->pae ? ~(uint64_t)0x1f : ~(uint64_t)0xfff),
+			s->width == 64 ? "x64" : "x86",
+			s->width == 64 ? "x64" : s->pae ? "pae" : "x86",
+			s->dtb & (s->pae && s->width != 64 ? ~(uint64_t)0x1f : ~(uint64_t)0xfff),
 			gz ? "true" : "false", s->cpus);
 		nr = held_runs(held, s->phys_pages, &r);
 		expect_runs(f, r, nr);

@@ -334,16 +334,31 @@ static void visited_zero(void **state)
 	assert_int_equal(exq__visited(set, 16, 0xffffffffffffffffull), 1);
 }
 
-static void no_pattern_scans_data(void **state)
+/* Without the pattern the System process's worker threads lead to the
+ * array (found_by "threads"); without them too, the data scan does. */
+static void no_pattern_threads_then_scan(void **state)
 {
 	struct tw_spec s;
 	struct t_env e;
 	exq_workq *wq = NULL;
+	uint32_t tlh;
 	(void)state;
 	tw_spec_init(&s, 7601, 1, 0x401);
 	s.phys_size = 16u << 20;
 	s.damage = TW_DAMAGE_NO_PATTERN;
+	s.bugcheck = 0xe2;
 	t_env_open(&e, &s);
+	assert_int_equal(exq_workq_walk(e.k, NULL, &wq), EXQ_OK);
+	assert_int_equal(wq->root, e.w->exworkerqueue);
+	assert_string_equal(wq->found_by, "threads");
+	exq_workq_free(wq);
+	wq = NULL;
+	/* the System process's thread list emptied (EPROCESS.ThreadListHead
+	 * at +0x188 on 7 x86) */
+	tlh = (uint32_t)e.w->system_eprocess + 0x188;
+	tput32(e.w, tlh, tlh);
+	tput32(e.w, tlh + 4, tlh);
+	t_env_reopen(&e, NULL);
 	assert_int_equal(exq_workq_walk(e.k, NULL, &wq), EXQ_OK);
 	assert_int_equal(wq->root, e.w->exworkerqueue);
 	assert_non_null(strstr(wq->found_by, "scan:"));
@@ -429,7 +444,7 @@ int main(void)
 		cmocka_unit_test(mid_update_heads),
 		cmocka_unit_test(flink_into_queue),
 		cmocka_unit_test(visited_zero),
-		cmocka_unit_test(no_pattern_scans_data),
+		cmocka_unit_test(no_pattern_threads_then_scan),
 		cmocka_unit_test(overrides_and_patterns),
 		cmocka_unit_test(windows8_not_the_array),
 	};

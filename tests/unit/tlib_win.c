@@ -1627,7 +1627,7 @@ int tw_write_queues_json(const struct tw_world *w, FILE *f)
 	fprintf(f, "{\n  \"schema\": \"exq/1\",\n  \"command\": \"queues\",\n");
 	if (!w->supported) {
 		/* the message names the build; not comparable as a subset */
-		fprintf(f, "  \"error\": { \"status\": \"UNSUPPORTED\" }\n}\n");
+		fprintf(f, "  \"error\": { \"status\": \"NOTFOUND\" }\n}\n");
 		return ferror(f) ? -1 : 0;
 	}
 	jimage(f, w);

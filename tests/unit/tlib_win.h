@@ -256,8 +256,9 @@ struct tw_offsets {
 void tw_offsets_of(const struct tw_world *w, struct tw_offsets *o);
 
 /* Truth as exq/1 JSON (DESIGN §9, §7b): the `queues` document (an error
- * document with UNSUPPORTED for the Windows 8 decoy), the `modules`
- * document, and the container-independent part of the `info` document.
+ * document with NOTFOUND for the Windows 8 decoy: a 9200 kernel walks
+ * ENODEs, and the Windows 7-shaped array it holds is not one), the
+ * `modules` document, and the container-independent part of the `info` document.
  * Leaves out what depends on the container or the reader:
  * image.path/format/dump_type/dtb_source, kernel.base_source, messages,
  * warnings. 0 or -1 (I/O). */

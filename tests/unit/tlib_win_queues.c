@@ -326,7 +326,10 @@ void code_root(struct gen *g, uint64_t va, int kind)
 
 /* ----------------------------------------------------- work queues */
 
-static const char *queue_name_of(enum tw_model m, unsigned qi)
+/* EXQUEUEINDEX names: 8.1 … 10 1511 0 ExPoolUntrusted, 1 ExPoolTrusted;
+ * from 10 1607 (14393) 0 ExPoolUntrusted, 1 IoPoolUntrusted,
+ * 2 ExPoolTrusted (Volatility 2's enums; research/offsets.md). */
+static const char *queue_name_of(enum tw_model m, uint32_t build, unsigned qi)
 {
 	static const char *const type[7] = { "Critical", "Delayed",
 					     "HyperCritical", "Normal",
@@ -340,8 +343,9 @@ static const char *queue_name_of(enum tw_model m, unsigned qi)
 	if (qi == 0)
 		return "ExPoolUntrusted";
 	if (qi == 1)
-		return m == TW_MODEL_ENODE_KPRIQUEUE ? "ExPoolTrusted"
-						     : "IoPoolUntrusted";
+		return build < 14393 ? "ExPoolTrusted" : "IoPoolUntrusted";
+	if (qi == 2 && build >= 14393)
+		return "ExPoolTrusted";
 	return pool[qi % TW_QPN];
 }
 
@@ -365,7 +369,7 @@ static struct tw_queue *add_queue(struct gen *g, uint64_t va, unsigned node,
 	Q->va = va;
 	Q->node = node;
 	Q->queue_index = qi;
-	Q->name = queue_name_of(w->model, qi);
+	Q->name = queue_name_of(w->model, w->build, qi);
 	Q->nitems = s->items[qi];
 	Q->nthreads = s->threads[qi];
 	if (node > 0 && Q->nitems)
