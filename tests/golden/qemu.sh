@@ -136,6 +136,46 @@ for va in $(grep -o '"va": "0x[0-9a-f]*ff[0-9a-f]"' "$Q/world.queues.json" | sed
 	fi
 done
 
+# The x64 world (fixtures/qemu/make64.sh): Windows 10 22H2, two NUMA
+# nodes, the partition model, dumped by QEMU from a long-mode guest (ELF
+# with EM_X86_64, kdump whose QEMU notes carry CS.L).
+cat > "$W/elf64.expect.json" <<'J'
+{ "schema": "exq/1", "command": "info",
+  "image": { "format": "elf", "dump_type": "elf", "machine": "x64", "paging": "x64",
+             "dtb": "0x1aa000", "dtb_source": "qemu-note", "build": 19045 },
+  "kernel": { "name": "ntoskrnl.exe", "base": "0xfffff8047ba00000", "profile": "win10-2004-x64" },
+  "cpus": 2 }
+J
+sed -e 's/"elf"/"kdump"/g' "$W/elf64.expect.json" > "$W/kdump64.expect.json"
+for f in qemu64.elf qemu64.kdump qemu64.raw; do
+	gzip -dc "$Q/$f.gz" > "$W/$f" 2> /dev/null || nok "$f.gz decompresses"
+done
+for img in "$Q/qemu64.elf.gz" "$W/qemu64.elf" "$Q/qemu64.kdump.gz" "$W/qemu64.kdump"; do
+	case $img in
+	*kdump*) exp=$W/kdump64.expect.json ;;
+	*) exp=$W/elf64.expect.json ;;
+	esac
+	"$EXQ" info --json "$img" > "$W/out.json" 2> "$W/err"
+	if "$TOOLS/jsonsub" "$exp" "$W/out.json" > "$W/diff" 2>&1; then
+		ok "$img: info --json: x64 from the long-mode vCPU, PML4 0x1aa000 from qemu-note"
+	else
+		nok "$img: info --json differs"
+		note "$W/diff" 20
+	fi
+done
+for img in "$Q/qemu64.elf.gz" "$Q/qemu64.kdump.gz" "$Q/qemu64.raw.gz" "$W/qemu64.elf" "$W/qemu64.kdump"; do
+	for what in queues modules; do
+		if "$EXQ" "$what" --json "$img" > "$W/out.json" 2> "$W/err" &&
+			"$TOOLS/jsonsub" "$Q/world64.$what.json" "$W/out.json" > "$W/diff" 2>&1; then
+			ok "$img: $what --json equals the x64 world's truth"
+		else
+			nok "$img: $what --json"
+			note "$W/err"
+			note "$W/diff" 20
+		fi
+	done
+done
+
 "$EXQ" info --json --cpu 1 "$Q/qemu.elf.gz" > "$W/out.json" 2> "$W/err"
 rc=$?
 if [ $rc -eq 0 ] && grep -q 'vCPU 1: paging is off' "$W/out.json" &&
