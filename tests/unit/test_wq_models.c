@@ -20,6 +20,7 @@
 
 #include "exq.h"
 #include "tlib.h"
+#include "tlib_open.h"
 #include "tlib_win.h"
 
 enum container { C_RAW, C_FULL, C_BITMAP, C_KERNEL, C_COUNT };
@@ -88,54 +89,6 @@ static uint8_t *wrap(const struct tw_world *w, enum container c, size_t *len)
 	return NULL;
 }
 
-static void check_queue(exq_kernel *k, const struct tw_queue *t,
-			const exq_wq_queue *q)
-{
-	char sym[300];
-	size_t i;
-	assert_int_equal(q->va, t->va);
-	assert_int_equal(q->node, t->node);
-	assert_int_equal(q->queue_index, t->queue_index);
-	assert_string_equal(q->name, t->name);
-	assert_int_equal(q->has_threads_max, t->has_max);
-	if (t->has_max)
-		assert_int_equal(q->threads_max, t->worker_count);
-	assert_int_equal(q->current, t->current);
-	assert_int_equal(q->maximum, t->maximum);
-	assert_int_equal(q->nthreads, t->nthreads);
-	for (i = 0; i < t->nthreads; i++) {
-		assert_int_equal(q->threads[i].ethread, t->threads[i].ethread);
-		assert_int_equal(q->threads[i].pid, t->threads[i].pid);
-		assert_int_equal(q->threads[i].tid, t->threads[i].tid);
-		assert_int_equal(q->threads[i].teb, t->threads[i].teb);
-		assert_int_equal(q->threads[i].win32thread, t->threads[i].win32thread);
-		assert_int_equal(q->threads[i].state, t->threads[i].state);
-	}
-	assert_int_equal(q->nerrors, 0);
-	assert_int_equal(q->nitems, t->nitems);
-	for (i = 0; i < t->nitems; i++) {
-		const struct tw_item *ti = &t->items[i];
-		const exq_wq_item *it = &q->items[i];
-		assert_int_equal(it->va, ti->va);
-		assert_int_equal(it->priority, ti->priority);
-		assert_int_equal(it->kind, ti->io ? EXQ_WQ_IO_WORKITEM : EXQ_WQ_WORK_QUEUE_ITEM);
-		assert_int_equal(it->routine, ti->routine);
-		assert_int_equal(it->parameter, ti->parameter);
-		assert_null(it->recovered);
-		assert_int_equal(exq_symbolize(k, it->routine, sym, sizeof(sym)), EXQ_OK);
-		assert_string_equal(sym, ti->routine_sym);
-		if (!ti->io)
-			continue;
-		assert_int_equal(it->io_routine, ti->io_routine);
-		assert_int_equal(it->io_object, ti->io_object);
-		assert_int_equal(it->context, ti->context);
-		assert_int_equal(it->io_object_type, ti->io_object_driver ? EXQ_WQ_OBJECT_DRIVER
-									 : EXQ_WQ_OBJECT_DEVICE);
-		assert_non_null(it->driver);
-		assert_string_equal(it->driver, ti->driver);
-	}
-}
-
 /* One world in one container: every field equals the truth. */
 static void check_one(const struct tw_world *w, enum container c)
 {
@@ -181,7 +134,7 @@ static void check_one(const struct tw_world *w, enum container c)
 	assert_int_equal(wq->nqueues, w->nqueues);
 	for (i = 0; i < w->nqueues; i++) {
 		assert_int_equal(wq->queues[i].index, i);
-		check_queue(k, &w->queues[i], &wq->queues[i]);
+		t_check_queue(k, &w->queues[i], &wq->queues[i]);
 	}
 	exq_workq_free(wq);
 	exq_kernel_free(k);

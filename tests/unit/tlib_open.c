@@ -63,3 +63,70 @@ void t_env_close(struct t_env *e)
 	tw_free(e->w);
 	e->w = NULL;
 }
+
+void t_check_queue(exq_kernel *k, const struct tw_queue *t,
+		   const exq_wq_queue *q)
+{
+	char sym[300];
+	size_t i, listed = 0;
+	assert_int_equal(q->va, t->va);
+	assert_int_equal(q->node, t->node);
+	assert_int_equal(q->queue_index, t->queue_index);
+	assert_string_equal(q->name, t->name);
+	assert_int_equal(q->current, t->current);
+	assert_int_equal(q->maximum, t->maximum);
+	assert_int_equal(q->has_threads_max, t->has_max);
+	if (t->has_max)
+		assert_int_equal(q->threads_max, t->worker_count);
+	assert_int_equal(q->nthreads, t->nthreads);
+	assert_int_equal(q->threads_count, t->nthreads);
+	for (i = 0; i < t->nthreads; i++) {
+		assert_int_equal(q->threads[i].ethread, t->threads[i].ethread);
+		assert_int_equal(q->threads[i].pid, t->threads[i].pid);
+		assert_int_equal(q->threads[i].tid, t->threads[i].tid);
+		assert_int_equal(q->threads[i].teb, t->threads[i].teb);
+		assert_int_equal(q->threads[i].win32thread, t->threads[i].win32thread);
+		assert_int_equal(q->threads[i].state, t->threads[i].state);
+	}
+	/* the items a walk from the head lists, then those recovered by
+	 * walking the Blinks back, in list order */
+	for (size_t pass = 0; pass < 2 * t->nitems; pass++) {
+		const struct tw_item *ti = &t->items[pass % t->nitems];
+		const exq_wq_item *it;
+		if (pass < t->nitems ? !ti->listed : !ti->recovered)
+			continue;
+		assert_true(listed < q->nitems);
+		it = &q->items[listed++];
+		assert_int_equal(it->va, ti->va);
+		assert_int_equal(it->priority, ti->priority);
+		if (ti->recovered)
+			assert_string_equal(it->recovered, "blink");
+		else
+			assert_null(it->recovered);
+		assert_int_equal(it->kind, ti->io ? EXQ_WQ_IO_WORKITEM : EXQ_WQ_WORK_QUEUE_ITEM);
+		assert_int_equal(it->routine, ti->routine);
+		assert_int_equal(it->parameter, ti->parameter);
+		assert_int_equal(exq_symbolize(k, it->routine, sym, sizeof(sym)), EXQ_OK);
+		assert_string_equal(sym, ti->routine_sym);
+		if (!ti->io)
+			continue;
+		assert_int_equal(it->io_routine, ti->io_routine);
+		assert_int_equal(it->io_object, ti->io_object);
+		assert_int_equal(it->context, ti->context);
+		assert_int_equal(it->io_object_type, ti->io_object_driver ? EXQ_WQ_OBJECT_DRIVER
+								 : EXQ_WQ_OBJECT_DEVICE);
+		assert_non_null(it->driver);
+		assert_string_equal(it->driver, ti->driver);
+		assert_int_equal(exq_symbolize(k, it->io_routine, sym, sizeof(sym)), EXQ_OK);
+		assert_string_equal(sym, ti->io_routine_sym);
+	}
+	assert_int_equal(q->nitems, listed);
+	assert_int_equal(q->nerrors, t->nerrors);
+	for (i = 0; i < t->nerrors; i++) {
+		const char *want = t->errors[i].status;
+		const char *got = exq_strerror(q->errors[i].status);
+		assert_string_equal(got, want);
+		assert_int_equal(q->errors[i].node, t->errors[i].node);
+		assert_int_equal(q->errors[i].link, t->errors[i].link);
+	}
+}
