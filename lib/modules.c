@@ -133,6 +133,8 @@ static exq_status walk(exq_kernel *k)
 			break;
 		}
 		st = exq_read_virt(k->vs, node, e, L->read, NULL);
+		if (st == EXQ_INVALID) /* outside the address space: a lie */
+			st = EXQ_CORRUPT;
 		if (st != EXQ_OK) {
 			exq__err_ctx(&k->img->err, st,
 				     "module list entry %zu at 0x%" PRIx64

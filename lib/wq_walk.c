@@ -35,6 +35,10 @@ static void add_error(struct exq__wq *w, exq_wq_queue *q, exq_status status,
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* A link that leaves the address space (above 4 GiB on x86, not
+	 * canonical on x64) is a lie of the dump, not a bad argument. */
+	if (status == EXQ_INVALID)
+		status = EXQ_CORRUPT;
 	e = &q->errors[q->nerrors];
 	e->message = strdup(buf);
 	if (!e->message)

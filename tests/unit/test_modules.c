@@ -108,6 +108,12 @@ static void cycle_and_breaks(void **state)
 				found++;
 		assert_int_equal(found, 1);
 	}
+	/* an entry at the top of the address space: never INVALID (the CLI's
+	 * usage error, issue 16); here its page is not mapped */
+	put32(md[2].ldr, 0xFFFFFFF8);
+	t_env_reopen(&env, NULL);
+	assert_int_equal(exq_kernel_modules(env.k, &m, &n), EXQ_NOTPRESENT);
+	assert_int_equal(n, 3);
 	/* a lying BaseDllName length: the entry is kept with an empty name */
 	put32(md[2].ldr, md[3].ldr);
 	put32(md[3].ldr, md[4].ldr);

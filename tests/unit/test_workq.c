@@ -258,6 +258,28 @@ static void flink_into_queue(void **state)
 	assert_int_equal(q->errors[0].node, D->items[1].va);
 	assert_int_equal(q->errors[0].link, D->va + 0x20);
 	exq_workq_free(wq);
+	wq = NULL;
+	t_env_close(&e);
+	/* x64: a non-canonical Flink leaves the address space: CORRUPT, never
+	 * INVALID (which the CLI reports as a usage error; issue 16) */
+	{
+		uint64_t pa, bad = 0x0000800000001000ull;
+		tw_spec_init_machine(&s, TW_X64, 19045, 0x803);
+		s.phys_size = 16u << 20;
+		t_env_open(&e, &s);
+		D = &e.w->queues[0];
+		assert_true(D->nitems >= 2);
+		assert_int_equal(tw_vtop(e.w, D->items[0].va, &pa), 0);
+		memcpy(e.w->mem + pa, &bad, 8);
+		t_env_reopen(&e, NULL);
+		assert_int_equal(exq_workq_walk(e.k, NULL, &wq), EXQ_CORRUPT);
+		q = &wq->queues[0];
+		assert_int_equal(q->errors[0].status, EXQ_CORRUPT);
+		assert_int_equal(q->errors[0].link, bad);
+		assert_int_equal(q->items[0].va, D->items[0].va);
+		assert_int_equal(q->items[1].va, D->items[1].va); /* by the Blinks */
+		exq_workq_free(wq);
+	}
 	t_env_close(&e);
 }
 
