@@ -226,12 +226,39 @@ static void old_builds_by_threads(void **state)
 	}
 }
 
+/* Windows 8.1 has two layouts under build 9600 (RTM: the queues inline in
+ * the ENODE; Update 1: pointers): structure tells them apart. */
+static void win81_layouts(void **state)
+{
+	size_t i;
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		struct tw_spec s;
+		struct tw_world *w;
+		char err[200] = "";
+		tw_spec_init_machine(&s, i & 1 ? TW_X64 : TW_X86, 9600, 0xC00 + i);
+		s.rtm81 = 1;
+		s.phys_size = 16u << 20;
+		if (i >= 2)
+			s.damage = TW_DAMAGE_NO_PATTERN;
+		w = tw_build(&s, err, sizeof(err));
+		if (!w)
+			print_error("tw_build: %s\n", err);
+		assert_non_null(w);
+		assert_string_equal(w->profile, i & 1 ? "win81rtm-x64" : "win81rtm-x86");
+		check_one(w, C_RAW);
+		check_one(w, C_FULL);
+		tw_free(w);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(models_by_pattern),
 		cmocka_unit_test(models_by_threads),
 		cmocka_unit_test(old_builds_by_threads),
+		cmocka_unit_test(win81_layouts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,14 +33,14 @@
 #include "tlib_win_rows.h"
 
 static const struct layout *layout_for(uint32_t build, uint32_t sp,
-				       enum tw_machine m, int decoy)
+				       enum tw_machine m, int decoy, int rtm81)
 {
 	for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
 		const struct layout *L = &layouts[i];
 		uint32_t hi = L->build_hi ? L->build_hi : L->build;
 		if (L->machine != m || build < L->build || build > hi)
 			continue;
-		if ((L->profile == NULL) != (decoy != 0))
+		if ((L->profile == NULL) != (decoy != 0) || L->rtm81 != (rtm81 != 0))
 			continue;
 		if (sp >= L->sp_min && sp <= L->sp_max)
 			return L;
@@ -1322,7 +1322,7 @@ static int world_init(struct gen *g, const struct tw_spec *s)
 	int decoy = s->damage == TW_DAMAGE_WIN8;
 	uint32_t build = decoy ? 9200 : s->build;
 	enum tw_machine m = decoy ? TW_X86 : s->machine;
-	g->L = layout_for(build, decoy ? 0 : s->sp, m, decoy);
+	g->L = layout_for(build, decoy ? 0 : s->sp, m, decoy, s->rtm81);
 	if (!g->L) {
 		fail(g, "no layout for build %" PRIu32 " sp %" PRIu32 " on %s",
 		     s->build, s->sp, m == TW_X64 ? "x64" : "x86");
@@ -1340,7 +1340,7 @@ static int world_init(struct gen *g, const struct tw_spec *s)
 	w->spec.nodes = w->nodes;
 	w->pae = m == TW_X64 ? 0 : s->pae;
 	w->ptr = m == TW_X64 ? 8 : 4;
-	g->Q = qlay_of(w->model, m == TW_X64);
+	g->Q = g->L->rtm81 ? qlay_rtm81(m == TW_X64) : qlay_of(w->model, m == TW_X64);
 	g->M = &mlays[m == TW_X64];
 	w->mem_size = s->phys_size;
 	w->npages = s->phys_size / PG;
@@ -1434,8 +1434,9 @@ void tw_offsets_of(const struct tw_world *w, struct tw_offsets *o)
 {
 	const struct layout *L =
 		layout_for(w->build, w->supported ? w->spec.sp : 0, w->machine,
-			   !w->supported);
-	const struct qlay *ql = qlay_of(w->model, w->machine == TW_X64);
+			   !w->supported, w->spec.rtm81);
+	const struct qlay *ql = w->spec.rtm81 ? qlay_rtm81(w->machine == TW_X64)
+					      : qlay_of(w->model, w->machine == TW_X64);
 	const struct mlay *M = &mlays[w->machine == TW_X64];
 	memset(o, 0, sizeof *o);
 	if (!L)

@@ -62,6 +62,10 @@ struct tw_spec {
 			     8 and later are PAE only */
 	enum tw_machine machine;
 	unsigned nodes;   /* NUMA nodes, 1..TW_MAXNODES (static-array: 1) */
+	int rtm81;        /* 9600: the 8.1 RTM (9600.16384) layout instead of
+			     Update 1's: ENODE.ExWorkQueue[2] inline at
+			     +0xC0, EX_WORK_QUEUE without Node, MaxThreads,
+			     QueueIndex (research/offsets.md) */
 	uint64_t phys_size; /* bytes: a multiple of 4 MiB, 16..64 MiB */
 	uint64_t seed;
 	uint32_t cpus;

@@ -45,6 +45,7 @@ struct layout {
 	 * pointers, ExWorkQueue inline (index 0), IoWorkQueue inline
 	 * (index 1; 0: in pool); sizeof ENODE */
 	uint32_t enode_q, enode_wq, enode_io, enode_size;
+	int rtm81; /* the 8.1 RTM row: queues inline at enode_q */
 };
 
 /* Queue object layouts per model and machine (DESIGN §7, §7b;
@@ -153,6 +154,7 @@ static inline int no_pattern(const struct tw_world *w)
 #define put32at(...) twi_put32at(__VA_ARGS__)
 #define put_rip(...) twi_put_rip(__VA_ARGS__)
 #define qlay_of(...) twi_qlay_of(__VA_ARGS__)
+#define qlay_rtm81(...) twi_qlay_rtm81(__VA_ARGS__)
 #define code_root(...) twi_code_root(__VA_ARGS__)
 #define write_queues(...) twi_write_queues(__VA_ARGS__)
 #define damage(...) twi_damage(__VA_ARGS__)
@@ -180,6 +182,8 @@ void put_rip(uint8_t *c, size_t *n, uint64_t fn, uint64_t target, unsigned extra
 
 /* tlib_win_queues.c */
 const struct qlay *qlay_of(enum tw_model m, int x64);
+/* The 8.1 RTM EX_WORK_QUEUE: KPRIQUEUE, no Node / MaxThreads / QueueIndex. */
+const struct qlay *qlay_rtm81(int x64);
 /* The model's ExQueueWorkItem / KeQueryNode* code at va (kind EX_*). */
 void code_root(struct gen *g, uint64_t va, int kind);
 void write_queues(struct gen *g, const struct objects *o);

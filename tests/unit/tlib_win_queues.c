@@ -66,6 +66,25 @@ const struct qlay *qlay_of(enum tw_model m, int x64)
 	return &qlays[m][x64 ? 1 : 0];
 }
 
+/* 8.1 RTM (9600.16384): EX_WORK_QUEUE 0x1ac / 0x2c0 = KPRIQUEUE,
+ * WorkItemsProcessed, …LastPass, ThreadCount, TryFailed (offsets.md,
+ * Volatility 2 win8_sp1_*). */
+static const struct qlay rtm81[2] = {
+	{ .size = 0x1ac, .type = 0x15, .hdr = 0x67, .entry = 0x10,
+	  .cur = 0x110, .max = 0x190, .thr = 0x194, .pri = 1,
+	  .processed = 0x19c, .lastpass = 0x1a0, .threadcount = 0x1a4,
+	  .tryfailed = 0x1a8 },
+	{ .size = 0x2c0, .type = 0x15, .hdr = 0xac, .entry = 0x18,
+	  .cur = 0x218, .max = 0x298, .thr = 0x2a0, .pri = 1,
+	  .processed = 0x2b0, .lastpass = 0x2b4, .threadcount = 0x2b8,
+	  .tryfailed = 0x2bc },
+};
+
+const struct qlay *qlay_rtm81(int x64)
+{
+	return &rtm81[x64 ? 1 : 0];
+}
+
 /* ExQueueWorkItem (stdcall, 2 args): a plausible prologue, a DECOY
  * `push edi; add esi, imm32` naming zeros in .data on a bounds-check
  * path, then the real one naming ExWorkerQueue, both inside the first
@@ -654,8 +673,8 @@ static void enode_root(struct gen *g)
 	}
 	for (unsigned n = 0; n < w->nodes; n++) {
 		uint64_t e = w->enode[n];
-		if (w->model == TW_MODEL_ENODE_KQUEUE) {
-			for (unsigned qi = 0; qi < 7; qi++)
+		if (w->model == TW_MODEL_ENODE_KQUEUE || L->rtm81) {
+			for (unsigned qi = 0; qi < (L->rtm81 ? 2u : 7u); qi++)
 				add_queue(g, e + L->enode_q + g->Q->size * qi, n, qi);
 			continue;
 		}
