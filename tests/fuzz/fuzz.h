@@ -18,6 +18,9 @@
  *            generated world, then page patches (see fuzz_queues.c).
  *   pattern  control bytes, then user patterns separated by '\n' (see
  *            fuzz_pattern.c).
+ *   models   control byte (world, --max-items), then page patches over a
+ *            bitmap dump of a Windows 7 x64 / 8 / 8.1 / 10 world (see
+ *            fuzz_models.c).
  */
 #ifndef EXQ_FUZZ_H
 #define EXQ_FUZZ_H
@@ -31,6 +34,7 @@ int exq_fuzz_pe(const uint8_t *data, size_t len);
 int exq_fuzz_dtb(const uint8_t *data, size_t len);
 int exq_fuzz_queues(const uint8_t *data, size_t len);
 int exq_fuzz_pattern(const uint8_t *data, size_t len);
+int exq_fuzz_models(const uint8_t *data, size_t len);
 
 /* What fuzz_open does with an image once exq_image_open_* returned st:
  * every field of the info, reads at the edges of the runs, warnings. */
@@ -42,6 +46,11 @@ void exq_fuzz_image_after_open(exq_image *img, exq_status st);
  * NULL when the world cannot be built. */
 #define FUZZ_QUEUES_WORLDS 3
 uint8_t *exq_fuzz_queues_seed(unsigned world, size_t *len);
+
+/* The same for fuzz_models (worlds 0..FUZZ_MODELS_WORLDS-1). */
+#define FUZZ_MODELS_WORLDS 4
+uint8_t *exq_fuzz_models_seed(unsigned world, size_t *len);
+struct tw_world *exq_fuzz_models_world(unsigned world);
 
 /* The world a target uses, built once per process and kept (tlib_win;
  * index as above); NULL on failure. */

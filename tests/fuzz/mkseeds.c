@@ -283,6 +283,26 @@ static void seeds_queues(void)
 	}
 }
 
+static void seeds_models(void)
+{
+	static const char *const names[FUZZ_MODELS_WORLDS] = {
+		"win7x64", "win81pae", "win10-22h2x64-2n", "win8x64-threads"};
+	for (unsigned i = 0; i < FUZZ_MODELS_WORLDS; i++) {
+		size_t n;
+		uint8_t *b = exq_fuzz_models_seed(i, &n);
+		if (!b) {
+			fprintf(stderr, "mkseeds: models world %u\n", i);
+			exit(1);
+		}
+		put("models", names[i], b, n);
+		if (i == 2) { /* --max-items 2 */
+			b[0] |= 2 << 2;
+			put("models", "win10-22h2x64-2n-max2", b, n);
+		}
+		free(b);
+	}
+}
+
 static void pattern_rec(uint8_t *b, size_t *n, uint32_t imm, const char *hex)
 {
 	t_put32(b + *n, imm);
@@ -330,6 +350,7 @@ int main(int argc, char **argv)
 	seeds_dtb();
 	seeds_pe();
 	seeds_queues();
+	seeds_models();
 	seeds_pattern();
 	return 0;
 }

@@ -10,7 +10,7 @@ set -u
 T=${1:-60}
 shift
 B=build-fuzz
-[ $# -gt 0 ] || set -- open vmcore pe dtb queues pattern
+[ $# -gt 0 ] || set -- open vmcore pe dtb queues pattern models
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=""

@@ -127,13 +127,20 @@ static void pattern(void **state)
 	run_target("pattern", exq_fuzz_pattern);
 }
 
+static void models(void **state)
+{
+	(void)state;
+	run_target("models", exq_fuzz_models);
+}
+
 /* Short inputs of every length up to a few bytes past each target's
  * control block, zeros and 0xFF: the harnesses' own edges. */
 static void tiny_inputs(void **state)
 {
 	static const entry_fn fns[] = {exq_fuzz_open,   exq_fuzz_vmcore,
 				       exq_fuzz_pe,     exq_fuzz_dtb,
-				       exq_fuzz_queues, exq_fuzz_pattern};
+				       exq_fuzz_queues, exq_fuzz_pattern,
+				       exq_fuzz_models};
 	uint8_t b[96];
 	size_t f, n, v;
 	(void)state;
@@ -151,7 +158,8 @@ int main(void)
 	    cmocka_unit_test(open_),   cmocka_unit_test(vmcore),
 	    cmocka_unit_test(pe),
 	    cmocka_unit_test(dtb),     cmocka_unit_test(queues),
-	    cmocka_unit_test(pattern), cmocka_unit_test(tiny_inputs),
+	    cmocka_unit_test(pattern), cmocka_unit_test(models),
+	    cmocka_unit_test(tiny_inputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

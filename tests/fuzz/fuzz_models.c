@@ -1,0 +1,226 @@
+/* fuzz_models: the queue models of Windows 7 x64 and 8 … 11 (DESIGN §7b;
+ * wq_find.c, wq_walk.c) on generated worlds (tlib_win) wrapped in bitmap
+ * dumps of the pages they use. Input: a control byte (bits 0-1: world;
+ * bits 2-4: --max-items 2^n, 0 the default), then patches {u16 page (an
+ * index into the pages the dump holds, modulo their count), u16 offset
+ * (modulo 4096), u8 len, len bytes} written over the dump's pages; the
+ * pages are restored afterwards. The seeds (mkseeds) patch the queue
+ * roots, queue objects, list heads, threads and items with their own
+ * bytes, so that mutations start where the walk reads. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "tlib.h"
+#include "tlib_win.h"
+
+#define MAX_PATCHES 64
+
+struct mworld {
+	struct tw_world *w;
+	uint8_t *dump;
+	size_t len, first;
+	uint64_t *pfns;
+	size_t npfns;
+};
+
+static struct mworld *worlds[FUZZ_MODELS_WORLDS];
+static volatile size_t sink;
+
+static struct mworld *build(unsigned i)
+{
+	static const struct {
+		enum tw_machine m;
+		uint32_t build;
+		unsigned nodes;
+		enum tw_damage damage;
+	} specs[FUZZ_MODELS_WORLDS] = {
+		{TW_X64, 7601, 1, TW_DAMAGE_NONE},         /* static-array x64 */
+		{TW_X86, 9600, 1, TW_DAMAGE_NONE},         /* enode-kpriqueue */
+		{TW_X64, 19045, 2, TW_DAMAGE_NONE},        /* partition, 2 nodes */
+		{TW_X64, 9200, 2, TW_DAMAGE_NO_PATTERN},   /* enode-kqueue, threads */
+	};
+	struct tw_spec s;
+	struct t_hdr h;
+	char err[256];
+	struct mworld *f = calloc(1, sizeof(*f));
+	size_t k;
+	if (!f)
+		return NULL;
+	tw_spec_init_machine(&s, specs[i].m, specs[i].build, 0x30de1 + i);
+	s.nodes = specs[i].nodes;
+	s.damage = specs[i].damage;
+	s.phys_size = 16u << 20;
+	f->w = tw_build(&s, err, sizeof(err));
+	if (!f->w) {
+		free(f);
+		return NULL;
+	}
+	memset(&h, 0, sizeof(h));
+	h.wide = f->w->machine == TW_X64;
+	h.pae = f->w->pae;
+	h.build = f->w->build;
+	h.dtb = f->w->dtb;
+	h.kdbg = f->w->kdbg;
+	h.modlist = f->w->module_list;
+	h.proclist = f->w->process_head;
+	h.pfndb = f->w->pfn_database;
+	h.cpus = s.cpus;
+	h.bugcheck = f->w->bugcheck;
+	h.systime = s.system_time;
+	f->pfns = malloc(f->w->npages * sizeof(*f->pfns));
+	if (!f->pfns)
+		abort();
+	for (k = 0; k < f->w->npages; k++)
+		if (f->w->used[k] && tw_present(f->w, k))
+			f->pfns[f->npfns++] = k;
+	/* 64-bit: a bitmap kernel dump (DumpType 6); 32-bit: a summary */
+	f->dump = t_make_bitmap(&h, h.wide ? 6 : 2, f->pfns, f->npfns,
+				f->w->npages, &f->len);
+	f->first = f->len - f->npfns * 4096;
+	for (k = 0; k < f->npfns; k++)
+		memcpy(f->dump + f->first + k * 4096,
+		       f->w->mem + f->pfns[k] * 4096, 4096);
+	return f;
+}
+
+static struct mworld *get(unsigned i)
+{
+	if (i >= FUZZ_MODELS_WORLDS)
+		return NULL;
+	if (!worlds[i])
+		worlds[i] = build(i);
+	return worlds[i];
+}
+
+struct tw_world *exq_fuzz_models_world(unsigned i)
+{
+	struct mworld *f = get(i);
+	return f ? f->w : NULL;
+}
+
+static void walk(exq_kernel *k, size_t max_items)
+{
+	exq_workq_opts o;
+	exq_workq *wq = NULL;
+	char b[300];
+	size_t q, i;
+	exq_workq_opts_init(&o);
+	o.max_items = max_items;
+	exq_workq_walk(k, &o, &wq);
+	if (!wq)
+		return;
+	sink += strlen(wq->found_by) + strlen(wq->profile) + wq->nodes;
+	for (i = 0; i < wq->nrejected; i++)
+		sink += strlen(wq->rejected[i]);
+	for (q = 0; q < wq->nqueues; q++) {
+		const exq_wq_queue *Q = &wq->queues[q];
+		sink += strlen(Q->name) + Q->current + Q->maximum;
+		for (i = 0; i < Q->nthreads; i++)
+			sink += strlen(Q->threads[i].state_name);
+		for (i = 0; i < Q->nitems; i++) {
+			const exq_wq_item *it = &Q->items[i];
+			exq_symbolize(k, it->routine, b, sizeof(b));
+			exq_symbolize_export(k, it->routine, b, sizeof(b));
+			if (it->driver)
+				sink += strlen(it->driver);
+		}
+		for (i = 0; i < Q->nerrors; i++)
+			sink += strlen(Q->errors[i].message);
+	}
+	exq_workq_free(wq);
+}
+
+int exq_fuzz_models(const uint8_t *d, size_t n)
+{
+	struct mworld *f;
+	static uint8_t saved[MAX_PATCHES][4096]; /* one fuzzer, one thread */
+	size_t at[MAX_PATCHES], np = 0, pos = 1, i;
+	unsigned mi;
+	exq_image *img;
+	exq_vspace *vs = NULL;
+	exq_kernel *k = NULL;
+	if (n < 1)
+		return 0;
+	f = get(d[0] & 3);
+	if (!f)
+		abort(); /* the generator failed: a harness bug */
+	mi = (d[0] >> 2) & 7;
+	while (pos + 5 <= n && np < MAX_PATCHES) {
+		size_t page = (d[pos] | (size_t)d[pos + 1] << 8) % f->npfns;
+		size_t off = (d[pos + 2] | (size_t)d[pos + 3] << 8) % 4096;
+		size_t len = d[pos + 4], base = f->first + page * 4096;
+		pos += 5;
+		if (len > n - pos)
+			len = n - pos;
+		if (len > 4096 - off)
+			len = 4096 - off;
+		at[np] = base;
+		memcpy(saved[np++], f->dump + base, 4096);
+		memcpy(f->dump + base + off, d + pos, len);
+		pos += len;
+	}
+	img = exq_image_new();
+	if (img && exq_image_open_mem(img, f->dump, f->len) == EXQ_OK &&
+	    exq_vspace_open(&vs, img) == EXQ_OK &&
+	    exq_kernel_open(&k, vs, NULL) == EXQ_OK)
+		walk(k, mi ? (size_t)1 << (mi - 1) : 0);
+	if (img)
+		sink += strlen(exq_image_error(img));
+	exq_kernel_free(k);
+	exq_vspace_free(vs);
+	exq_image_free(img);
+	for (i = np; i-- > 0;) /* last first: a page patched twice */
+		memcpy(f->dump + at[i], saved[i], 4096);
+	return 0;
+}
+
+/* A seed: patches that write back the world's own bytes at every address
+ * the walk starts from (root, queue objects, threads, items). */
+uint8_t *exq_fuzz_models_seed(unsigned world, size_t *len)
+{
+	struct mworld *f = get(world);
+	const struct tw_world *w;
+	uint64_t vas[MAX_PATCHES];
+	size_t nv = 0, q, i, cap = 1 + MAX_PATCHES * (5 + 64), n = 1;
+	uint8_t *b;
+	if (!f || !(b = malloc(cap)))
+		return NULL;
+	w = f->w;
+	b[0] = (uint8_t)world;
+	vas[nv++] = w->queue_root;
+	for (q = 0; q < w->nqueues && nv + 3 <= MAX_PATCHES; q++) {
+		vas[nv++] = w->queues[q].va;
+		if (w->queues[q].nthreads)
+			vas[nv++] = w->queues[q].threads[0].ethread;
+		if (w->queues[q].nitems)
+			vas[nv++] = w->queues[q].items[0].va;
+	}
+	for (i = 0; i < nv; i++) {
+		uint64_t pa;
+		size_t lo = 0, hi = f->npfns, off;
+		if (tw_vtop(w, vas[i], &pa) != 0)
+			continue;
+		while (lo < hi) { /* the page's index in the dump */
+			size_t mid = lo + (hi - lo) / 2;
+			if (f->pfns[mid] < pa >> 12)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == f->npfns || f->pfns[lo] != pa >> 12)
+			continue;
+		off = pa & 0xFFF;
+		b[n++] = (uint8_t)lo;
+		b[n++] = (uint8_t)(lo >> 8);
+		b[n++] = (uint8_t)off;
+		b[n++] = (uint8_t)(off >> 8);
+		b[n] = (uint8_t)(4096 - off < 64 ? 4096 - off : 64);
+		memcpy(b + n + 1, f->dump + f->first + lo * 4096 + off, b[n]);
+		n += 1 + b[n];
+	}
+	*len = n;
+	return b;
+}
+
+EXQ_FUZZ_MAIN(exq_fuzz_models)
