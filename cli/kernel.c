@@ -63,7 +63,7 @@ void cli_kernel_text(const exq_kernel *k)
 	if (ki->has_build)
 		printf("%-22s %u%s%s%s%s\n", "kernel build:", ki->build,
 		       ki->os ? " (" : "", ki->os ? ki->os : "", ki->os ? ")" : "",
-		       ki->profile ? "" : ", no queue profile");
+		       ki->has_layout ? "" : ", no queue profile");
 	if (ki->has_pdb)
 		printf("%-22s %s {%s} age %u\n", "pdb:", ki->pdb_name, ki->pdb_guid,
 		       ki->pdb_age);

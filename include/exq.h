@@ -380,13 +380,17 @@ typedef struct exq_kernel_info {
 	const char *pdb_guid; /* "1B2C3D4E-5F60-7182-93A4-B5C6D7E8F901" */
 	uint32_t pdb_age;
 	const char *os;      /* "Windows 7", ... or NULL */
-	const char *profile; /* layout profile ("win7-x86") or NULL */
+	const char *profile; /* layout profile ("win7-x86") or NULL: no row for
+				the build, or several (3790, 7601 x64, 9600:
+				validation chooses at walk time) */
 	int has_kdbg;
 	uint64_t kdbg_va;
 	int has_module_list;
 	uint64_t module_list;           /* PsLoadedModuleList head */
 	const char *module_list_source; /* "override", "header", "kdbg",
 					   "export" */
+	int has_layout; /* one or more profile rows match the build and
+			   machine (the queues can be walked) */
 } exq_kernel_info;
 
 /* One loaded module (LDR_DATA_TABLE_ENTRY). */

@@ -280,6 +280,9 @@ static void read_build(exq_kernel *k)
 		return;
 	k->info.os = exq__build_os_name(k->info.build);
 	exq__err_clear(&e);
+	k->info.has_layout =
+	    exq__profile_candidates(exq__kptr64(k) ? EXQ_MACHINE_X64 : EXQ_MACHINE_X86,
+				    k->info.build, NULL, 0) > 0;
 	if (exq__profile_for_build(exq__kptr64(k) ? EXQ_MACHINE_X64 : EXQ_MACHINE_X86,
 				   k->info.build, -1, &k->profile, &e) == EXQ_OK)
 		k->info.profile = k->profile->name;

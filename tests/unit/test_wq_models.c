@@ -117,6 +117,7 @@ static void check_one(const struct tw_world *w, enum container c)
 		print_error("kernel: %s\n", exq_image_error(img));
 	assert_int_equal(st, EXQ_OK);
 	assert_int_equal(exq_kernel_get_info(k)->base, w->kernel_base);
+	assert_true(exq_kernel_get_info(k)->has_layout);
 	st = exq_workq_walk(k, NULL, &wq);
 	if (st != EXQ_OK)
 		print_error("queues: %s\n", exq_image_error(img));
