@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # exq — plain GNU make. `make help` lists the targets.
 #
 #   make deps        install missing Debian packages (apt-get; quick when none are)

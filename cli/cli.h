@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exq CLI: shared declarations. The CLI parses options, calls the library
  * and renders; it holds no analysis. */
 #ifndef EXQ_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exq info: what the image says about itself (DESIGN §8, §9). */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Kernel rendering shared by the commands, and exq modules. */
 #include "cli.h"
 

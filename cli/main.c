@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exq — command line. Options go anywhere on the line; IMAGE is the last
  * positional argument (DESIGN §8). */
 #include "cli.h"

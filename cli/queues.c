@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exq queues: the system worker queues, as WinDbg's !exqueue shows them
  * (text) or as the exq/1 JSON document of DESIGN §9. */
 #include "cli.h"

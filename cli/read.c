@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exq read (--pa|--va) ADDR LEN IMAGE: physical or kernel virtual memory
  * as a hex dump, or raw bytes with -o FILE. Reads in chunks, so LEN is not
  * bounded by memory. */

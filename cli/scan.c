@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exq scan IMAGE: DTB candidates with their evidence (DESIGN §5, §8), and
  * the helpers other commands use to get a kernel address space. */
 #include "cli.h"

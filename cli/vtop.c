@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exq vtop VA IMAGE: the translation chain (each level's entry, value and
  * flags) and the physical address, or why there is none (DESIGN §8). */
 #include "cli.h"

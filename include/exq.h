@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * exq.h — offline analysis of Windows kernel memory images.
  *

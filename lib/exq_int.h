@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * exq_int.h — the one private header of libexq.
  *

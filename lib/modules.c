@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* PsLoadedModuleList → LDR_DATA_TABLE_ENTRY (DESIGN §6), bounded and
  * cycle-safe; symbolization as module+offset, or module!export+offset
  * when an export contains the address exactly.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * profile.c — x86 layout profiles of the structures the work-queue walk
  * reads, one table row per build family (DESIGN §7). Data, not branches:

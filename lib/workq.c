@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The system worker queues (DESIGN §1, §7): find the non-exported
  * ExWorkerQueue array through an instruction pattern in ExQueueWorkItem,
  * validate it structurally, walk each queue's worker threads and pending

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install the Debian packages exq needs, only when some are missing.
 # Quick (a few dpkg queries) when everything is there.
 set -eu

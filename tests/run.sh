@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs every unit test program and every golden script; prints one line per
 # suite (with its wall time) and a closing "N passed, N failed" line.
 # Called by `make test` and `make check` from the repository root with

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # CLI contract (DESIGN §8, §9): options anywhere, exit codes, one JSON
 # document per run also on failure, the real triage dump's README values.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Malformed-input corpus (tests/malformed/MANIFEST): every input that
 # build/tools/mkbad generates, run through the commands the manifest names.
 # Checks per line: the exit code, a line matching the fragment, no exit 5

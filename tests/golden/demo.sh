@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The bundled fixture of `make demo` (fixtures/demo/, provenance in
 # fixtures/README.md): regenerating it from its world gives the same bytes,
 # and exq reads it as the generator's truth says.

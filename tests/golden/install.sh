@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make install into a DESTDIR, then build and run a program against the
 # installed header, shared library and exq.pc (and check the export list).
 set -u

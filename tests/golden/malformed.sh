@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Malformed images must be refused cleanly (DESIGN §3, §8): `exq info`
 # exits 3 ("cannot open the image"), stderr starts with "exq: info: " and
 # names the lying field; with --json, stdout still holds one exq/1 document.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Physical layer against independent truth (DESIGN §4, §9, §11).
 # Every fixtures/specs/*.spec goes through mkfixture, which writes each
 # image kind (raw, PAGEDUMP full/kernel/bitmap, PAGEDU64 full/bitmap), its

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Images written by QEMU itself (fixtures/qemu, made by fixtures/qemu/make.sh;
 # provenance in fixtures/README.md): one 16 MiB Windows 7 PAE world loaded
 # into a tiny guest that turned on PAE paging with CR3 = the world's DTB,

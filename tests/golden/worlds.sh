@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Generated Windows worlds (tests/tools/mkwin, fixtures/specs/worlds.txt):
 # each world is written as raw memory plus its truth, then wrapped by
 # mkfixture (content_from) as PAGEDUMP full / kernel / bitmap and .gz, and,

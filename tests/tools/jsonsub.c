@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonsub — is EXPECTED a subset of ACTUAL?
  *

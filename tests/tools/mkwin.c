@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mkwin — writes a generated 32-bit Windows machine ("world") and its
  * truth to disk.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Self-checks of the world builder (tlib_win.c), independent of libexq:
  * a walker of its own (x86 and PAE, large pages, transition PTEs), PE and
  * export parsing by direct byte reads, list integrity, page straddling,

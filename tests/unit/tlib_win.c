@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tlib_win.c — builds the physical memory of a 32-bit Windows machine from
  * a struct tw_spec, and keeps the truth (see tlib_win.h).

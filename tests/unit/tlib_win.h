@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test helper: a "world builder" that lays out the physical memory of a
  * 32-bit Windows machine (XP SP3, 2003 SP0/SP2, Vista SP1, 7 SP1, and a
  * Windows 8 decoy) with page tables, an ntoskrnl PE image, KDBG,
