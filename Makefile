@@ -9,7 +9,8 @@
 #   make bench       benchmarks (writes nothing to git by itself)
 #   make fuzz        libFuzzer targets (clang-14) over tests/fuzz/corpus,
 #                    FUZZ_TIME seconds each, in build-fuzz/
-#   make install     PREFIX=/usr/local DESTDIR=  (header, libs, exq.pc, CLI)
+#   make install     PREFIX=/usr/local DESTDIR=  (header, libs, exq.pc, CLI,
+#                    LICENSE and README under share/doc/exq)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -17,6 +18,8 @@ LIBDIR ?= $(PREFIX)/lib
 INCDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 PKGDIR ?= $(LIBDIR)/pkgconfig
+DATADIR ?= $(PREFIX)/share
+DOCDIR ?= $(DATADIR)/doc/exq
 
 VERSION := 0.1.0
 SOMAJOR := 0
@@ -178,6 +181,8 @@ install: lib cli
 	ln -sf libexq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libexq.so
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/exq
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 644 LICENSE README.md $(DESTDIR)$(DOCDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' -e 's|@PRIVLIBS@|$(LIB_LIBS)|' lib/exq.pc.in \
 		> $(DESTDIR)$(PKGDIR)/exq.pc
@@ -185,13 +190,15 @@ install: lib cli
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/exq.h $(DESTDIR)$(LIBDIR)/libexq.a \
 		$(DESTDIR)$(LIBDIR)/libexq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
-		$(DESTDIR)$(LIBDIR)/libexq.so $(DESTDIR)$(BINDIR)/exq $(DESTDIR)$(PKGDIR)/exq.pc
+		$(DESTDIR)$(LIBDIR)/libexq.so $(DESTDIR)$(BINDIR)/exq $(DESTDIR)$(PKGDIR)/exq.pc \
+		$(DESTDIR)$(DOCDIR)/LICENSE $(DESTDIR)$(DOCDIR)/README.md
+	-rmdir $(DESTDIR)$(DOCDIR) 2> /dev/null
 
 clean:
 	rm -rf build build-check build-fuzz
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,/^[^#]/{/^#/p}' Makefile | sed 's/^# \{0,1\}//'
 
 # mkwin includes the world builder (tests/unit/tlib_win.c) as source.
 $(BUILD)/tools/mkwin: tests/unit/tlib_win.c tests/unit/tlib_win.h

@@ -23,7 +23,7 @@ else
 	nok "make install"; cat "$D/log"
 fi
 for f in usr/include/exq.h usr/lib/libexq.a usr/lib/libexq.so.0 usr/lib/libexq.so \
-	usr/lib/pkgconfig/exq.pc usr/bin/exq; do
+	usr/lib/pkgconfig/exq.pc usr/bin/exq usr/share/doc/exq/LICENSE usr/share/doc/exq/README.md; do
 	[ -e "$D/root/$f" ] && ok "installed $f" || nok "missing $f"
 done
 soname=$(readelf -d "$D/root/usr/lib/libexq.so.0" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
