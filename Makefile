@@ -110,7 +110,7 @@ $(BUILD)/lib/%.o: lib/%.c lib/exq_int.h include/exq.h $(BUILD)/.flags
 
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/exq.h $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(JSON_CFLAGS) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(JSON_CFLAGS) $(filter -DEXQ_WITH_KDUMPFILE%,$(KDUMP_CFLAGS)) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/%.c $(wildcard tests/unit/*.h tests/fuzz/*.h) lib/exq_int.h include/exq.h $(BUILD)/.flags
 	@mkdir -p $(dir $@)

@@ -15,53 +15,6 @@ static json_object *jstr_or_null(const char *s)
 	return s ? json_object_new_string(s) : jnull();
 }
 
-json_object *cli_warnings(const exq_image *img)
-{
-	json_object *a = json_object_new_array();
-	size_t i, n = exq_image_warning_count(img);
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(
-						 exq_image_warning(img, i)));
-	return a;
-}
-
-void cli_text_warnings(const struct opts *o, const exq_image *img)
-{
-	size_t i, n = exq_image_warning_count(img);
-	if (o->json || o->quiet)
-		return;
-	for (i = 0; i < n; i++)
-		fprintf(stderr, "exq: %s: warning: %s\n", o->command,
-			exq_image_warning(img, i));
-}
-
-json_object *cli_image_obj(const exq_image *img, const char *path,
-			   const struct opts *o)
-{
-	const exq_image_info *in = exq_image_get_info(img);
-	json_object *im = json_object_new_object();
-	(void)o;
-	json_object_object_add(im, "path", json_object_new_string(path));
-	json_object_object_add(im, "format", json_object_new_string(in->format));
-	json_object_object_add(im, "dump_type", jstr_or_null(in->dump_type));
-	json_object_object_add(im, "machine",
-			       jstr_or_null(exq_machine_name(in->machine)));
-	json_object_object_add(im, "paging",
-			       jstr_or_null(exq_paging_name(in->paging)));
-	json_object_object_add(im, "dtb", in->have & EXQ_HAVE_DTB
-						  ? cli_jhex(in->dtb)
-						  : jnull());
-	json_object_object_add(im, "dtb_source", in->have & EXQ_HAVE_DTB
-							 ? jstr_or_null(in->dtb_source)
-							 : jnull());
-	json_object_object_add(im, "build", in->have & EXQ_HAVE_BUILD
-						    ? json_object_new_int64(in->build)
-						    : jnull());
-	json_object_object_add(im, "gzip", json_object_new_boolean(in->gzip));
-	json_object_object_add(im, "size", cli_jhex(in->image_size));
-	return im;
-}
-
 static json_object *header_obj(const exq_image_info *in)
 {
 	json_object *h, *c;

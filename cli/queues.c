@@ -188,10 +188,9 @@ int cmd_queues(const struct opts *o)
 		return code;
 	if (exq_image_get_info(img)->triage) {
 		code = cli_fail(o, EXIT_NOTFOUND, EXQ_UNSUPPORTED,
-				"%s is a triage dump: it holds only selected pages "
+				"a triage dump: it holds only selected pages "
 				"(PRCB, current thread, stack, driver list), not the "
-				"kernel's data, so the worker queues cannot be walked",
-				o->pos[0]);
+				"kernel's data, so the worker queues cannot be walked");
 		exq_image_free(img);
 		return code;
 	}
@@ -221,8 +220,8 @@ int cmd_queues(const struct opts *o)
 			else
 				queues_text(o, k, wq);
 			if (st != EXQ_OK) {
-				fprintf(stderr, "exq: queues: incomplete: %s (%s)\n",
-					exq_image_error(img), exq_strerror(st));
+				cli_incomplete(o, st, "incomplete: %s (%s)",
+					       exq_image_error(img), exq_strerror(st));
 				code = EXIT_INCOMPLETE;
 			}
 		}
