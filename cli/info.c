@@ -15,6 +15,64 @@ static json_object *jstr_or_null(const char *s)
 	return s ? json_object_new_string(s) : jnull();
 }
 
+/* Names of the common bugcheck codes (Microsoft's "Bug check code
+ * reference"); the 0x1000xxxx forms are the same checks raised with
+ * extended parameters (the _M names). */
+static const struct {
+	uint32_t code;
+	const char *name;
+} bugchecks[] = {
+	{0x0a, "IRQL_NOT_LESS_OR_EQUAL"},
+	{0x19, "BAD_POOL_HEADER"},
+	{0x1a, "MEMORY_MANAGEMENT"},
+	{0x1e, "KMODE_EXCEPTION_NOT_HANDLED"},
+	{0x24, "NTFS_FILE_SYSTEM"},
+	{0x3b, "SYSTEM_SERVICE_EXCEPTION"},
+	{0x50, "PAGE_FAULT_IN_NONPAGED_AREA"},
+	{0x7a, "KERNEL_DATA_INPAGE_ERROR"},
+	{0x7b, "INACCESSIBLE_BOOT_DEVICE"},
+	{0x7e, "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED"},
+	{0x7f, "UNEXPECTED_KERNEL_MODE_TRAP"},
+	{0x8e, "KERNEL_MODE_EXCEPTION_NOT_HANDLED"},
+	{0x96, "INVALID_WORK_QUEUE_ITEM"},
+	{0x9c, "MACHINE_CHECK_EXCEPTION"},
+	{0x9f, "DRIVER_POWER_STATE_FAILURE"},
+	{0xa0, "INTERNAL_POWER_ERROR"},
+	{0xc2, "BAD_POOL_CALLER"},
+	{0xc4, "DRIVER_VERIFIER_DETECTED_VIOLATION"},
+	{0xc5, "DRIVER_CORRUPTED_EXPOOL"},
+	{0xd1, "DRIVER_IRQL_NOT_LESS_OR_EQUAL"},
+	{0xe2, "MANUALLY_INITIATED_CRASH"},
+	{0xef, "CRITICAL_PROCESS_DIED"},
+	{0xf4, "CRITICAL_OBJECT_TERMINATION"},
+	{0xfc, "ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY"},
+	{0x101, "CLOCK_WATCHDOG_TIMEOUT"},
+	{0x109, "CRITICAL_STRUCTURE_CORRUPTION"},
+	{0x116, "VIDEO_TDR_FAILURE"},
+	{0x124, "WHEA_UNCORRECTABLE_ERROR"},
+	{0x133, "DPC_WATCHDOG_VIOLATION"},
+	{0x139, "KERNEL_SECURITY_CHECK_FAILURE"},
+	{0x13a, "KERNEL_MODE_HEAP_CORRUPTION"},
+	{0x144, "BUGCODE_USB3_DRIVER"},
+	{0x154, "UNEXPECTED_STORE_EXCEPTION"},
+	{0x15f, "CONNECTED_STANDBY_WATCHDOG_TIMEOUT_LIVEDUMP"},
+	{0x1000007e, "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M"},
+	{0x1000007f, "UNEXPECTED_KERNEL_MODE_TRAP_M"},
+	{0x1000008e, "KERNEL_MODE_EXCEPTION_NOT_HANDLED_M"},
+	{0x100000ea, "THREAD_STUCK_IN_DEVICE_DRIVER_M"},
+	{0xea, "THREAD_STUCK_IN_DEVICE_DRIVER"},
+	{0xdeaddead, "MANUALLY_INITIATED_CRASH1"},
+};
+
+static const char *bugcheck_name(uint32_t code)
+{
+	size_t i;
+	for (i = 0; i < sizeof(bugchecks) / sizeof(bugchecks[0]); i++)
+		if (bugchecks[i].code == code)
+			return bugchecks[i].name;
+	return NULL;
+}
+
 static json_object *header_obj(const exq_image_info *in)
 {
 	json_object *h, *c;
@@ -145,6 +203,7 @@ static json_object *info_json(const exq_image *img, const char *path,
 		json_object *p = json_object_new_array();
 		bc = json_object_new_object();
 		json_object_object_add(bc, "code", cli_jhex(in->bugcheck_code));
+		json_object_object_add(bc, "name", jstr_or_null(bugcheck_name(in->bugcheck_code)));
 		for (i = 0; i < 4; i++)
 			json_object_array_add(p, cli_jhex(in->bugcheck_params[i]));
 		json_object_object_add(bc, "params", p);
@@ -183,7 +242,7 @@ static void line(const char *k, const char *v)
 }
 
 static void info_text(const exq_image *img, const char *path,
-		      const exq_kernel *k)
+		      const exq_kernel *k, int verbose)
 {
 	const exq_image_info *in = exq_image_get_info(img);
 	char b[64], b2[64];
@@ -212,9 +271,11 @@ static void info_text(const exq_image *img, const char *path,
 		line("cpus:", b);
 	}
 	if (in->have & EXQ_HAVE_BUGCHECK) {
-		printf("%-22s 0x%x (0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
+		const char *name = bugcheck_name(in->bugcheck_code);
+		printf("%-22s %s%s0x%x%s (0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
 		       ", 0x%" PRIx64 ")\n",
-		       "bugcheck:", in->bugcheck_code, in->bugcheck_params[0],
+		       "bugcheck:", name ? name : "", name ? " (" : "", in->bugcheck_code,
+		       name ? ")" : "", in->bugcheck_params[0],
 		       in->bugcheck_params[1], in->bugcheck_params[2],
 		       in->bugcheck_params[3]);
 	}
@@ -228,14 +289,14 @@ static void info_text(const exq_image *img, const char *path,
 		printf("%-22s pc 0x%" PRIx64 " sp 0x%" PRIx64 " (%s)\n", "context:",
 		       in->context_pc, in->context_sp, in->context_source);
 	}
-	snprintf(b, sizeof(b), "%" PRIu64 " (%.1f MiB) in %zu run%s",
+	snprintf(b, sizeof(b), "%" PRIu64 " (%.1f MiB) in %zu run%s%s",
 		 in->pages_present, (double)in->pages_present / 256.0, in->nruns,
-		 in->nruns == 1 ? "" : "s");
+		 in->nruns == 1 ? "" : "s", verbose || !in->nruns ? "" : " (-v lists them)");
 	line("pages present:", b);
-	for (i = 0; i < in->nruns && i < 32; i++)
+	for (i = 0; verbose && i < in->nruns && i < 32; i++)
 		printf("  run %-4zu pa 0x%" PRIx64 " pages 0x%" PRIx64 "\n", i,
 		       in->runs[i].base_page << 12, in->runs[i].page_count);
-	if (in->nruns > 32)
+	if (verbose && in->nruns > 32)
 		printf("  ... %zu more runs (see --json)\n", in->nruns - 32);
 	if (in->triage) {
 		const exq_triage_info *t = in->triage;
@@ -345,7 +406,7 @@ int cmd_info(const struct opts *o)
 		cli_print_json(doc);
 		json_object_put(doc);
 	} else {
-		info_text(img, path, k);
+		info_text(img, path, k, o->verbose);
 		if (o->verbose && cands) {
 			printf("DTB candidates (scan):\n");
 			cli_dtb_candidates_text(stdout, cands, ncands);

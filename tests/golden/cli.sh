@@ -208,5 +208,25 @@ printf 'not json' > "$T/bad.json"
 expect_rc 2 "--expect an unreadable expectation" "$EXQ" queues --expect "$T/bad.json" "$DEMO"
 printf '{ "status": "IO", "exit_code": 3 }\n' > "$T/fail.json"
 expect_rc 0 "--expect a failure" "$EXQ" info --expect "$T/fail.json" "$T/nope"
+
+# --- readable text (issue 14 item 5) --------------------------------------
+# the demo dump's spec says bugcheck 0xe2 (MANUALLY_INITIATED_CRASH) and 30 runs
+expect_rc 0 "info text" "$EXQ" info "$DEMO"
+grep -q '^bugcheck: *MANUALLY_INITIATED_CRASH (0xe2) ' "$T/out" && ok "info names the bugcheck" || nok "bugcheck line: $(grep bugcheck "$T/out")"
+grep -q '^  run ' "$T/out" && nok "physical runs listed without -v" || ok "no physical runs without -v"
+expect_rc 0 "info -v text" "$EXQ" info -v "$DEMO"
+[ "$(grep -c '^  run ' "$T/out")" -eq 30 ] && ok "info -v lists the 30 runs" || nok "info -v lists $(grep -c '^  run ' "$T/out") runs"
+expect_rc 0 "info --json" "$EXQ" info --json "$DEMO"
+printf '{ "bugcheck": { "code": "0xe2", "name": "MANUALLY_INITIATED_CRASH" } }\n' > "$T/want"
+"$TOOLS/jsonsub" "$T/want" "$T/out" > /dev/null && ok "info --json: bugcheck.name" || nok "info --json lacks bugcheck.name"
+expect_rc 0 "modules text" "$EXQ" modules "$DEMO"
+awk 'NR > 2 && (length($1) != 8 || $1 ~ /[^0-9a-f]/) { bad = 1 } END { exit bad }' "$T/out" && ok "x86 modules: 8-digit bases" || nok "x86 module bases not 8 digits"
+if [ -r "$REAL" ]; then
+	"$EXQ" info "$REAL" > "$T/out" 2> /dev/null
+	grep -q 'SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M (0x1000007e)' "$T/out" && ok "real triage dump: bugcheck named" || nok "real triage bugcheck: $(grep bugcheck "$T/out")"
+	"$EXQ" modules "$REAL" > "$T/out" 2> /dev/null
+	awk 'NR > 2 && (length($1) != 16 || $1 ~ /[^0-9a-f]/ || substr($0, 17, 2) !~ /^ [0-9a-f]$/) { bad = 1 } END { exit bad }' "$T/out" &&
+		ok "x64 modules: 16-digit bases, sizes in one column" || nok "x64 modules columns not aligned"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
