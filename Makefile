@@ -3,7 +3,8 @@
 #
 #   make deps        install missing Debian packages (apt-get; quick when none are)
 #   make / make all  library (static + shared), CLI, test programs
-#   make test        deps, build, unit tests + CLI golden tests
+#   make test        deps, build, unit tests + CLI golden tests (quick)
+#   make test-full   the same with every world x container x command (CI)
 #   make check       the same tests under ASan+UBSan in build-check/
 #   make demo        deps, build, run exq on a bundled fixture
 #   make bench       benchmarks (writes nothing to git by itself)
@@ -82,7 +83,7 @@ CLI := $(BUILD)/exq
 
 LIB_LIBS := $(ZLIB_LIBS) $(KDUMP_LIBS)
 
-.PHONY: all lib cli tests tools test check demo deps bench install uninstall clean help
+.PHONY: all lib cli tests tools test test-full check demo deps bench install uninstall clean help
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -157,6 +158,14 @@ test:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh tests/run.sh
+
+# The whole world x container x command matrix one by one (tests/golden/
+# worlds.sh); run by .ci/run. `make test` checks the same worlds and
+# containers in a few processes (and .gz once per container kind).
+test-full:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@EXQ_TEST_FULL=1 BUILD=$(BUILD) sh tests/run.sh
 
 check:
 	@sh scripts/deps.sh

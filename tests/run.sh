@@ -15,6 +15,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 passed=0
 failed=0
 failures=""
+mode="quick; make test-full runs the full matrix"
+[ "${EXQ_TEST_FULL:-0}" = 1 ] && mode="full matrix"
+nunit=$(ls "$BUILD"/tests/test_* 2> /dev/null | wc -l)
+ngolden=$(ls tests/golden/*.sh | wc -l)
+echo "exq tests in $BUILD: $nunit unit programs, $ngolden golden suites ($mode)"
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
