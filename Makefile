@@ -11,7 +11,7 @@
 #   make fuzz        libFuzzer targets (clang-14) over tests/fuzz/corpus,
 #                    FUZZ_TIME seconds each, in build-fuzz/
 #   make install     PREFIX=/usr/local DESTDIR=  (header, libs, exq.pc, CLI,
-#                    LICENSE and README under share/doc/exq)
+#                    exq(1), the exq/1 JSON Schema, LICENSE and README)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -21,6 +21,7 @@ BINDIR ?= $(PREFIX)/bin
 PKGDIR ?= $(LIBDIR)/pkgconfig
 DATADIR ?= $(PREFIX)/share
 DOCDIR ?= $(DATADIR)/doc/exq
+MANDIR ?= $(DATADIR)/man
 
 VERSION := 0.1.0
 SOMAJOR := 0
@@ -190,8 +191,10 @@ install: lib cli
 	ln -sf libexq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libexq.so
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/exq
-	install -d $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/exq
 	install -m 644 LICENSE README.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 doc/exq.1 $(DESTDIR)$(MANDIR)/man1/exq.1
+	install -m 644 doc/exq-1.schema.json $(DESTDIR)$(DATADIR)/exq/exq-1.schema.json
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' -e 's|@PRIVLIBS@|$(LIB_LIBS)|' lib/exq.pc.in \
 		> $(DESTDIR)$(PKGDIR)/exq.pc
@@ -200,8 +203,9 @@ uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/exq.h $(DESTDIR)$(LIBDIR)/libexq.a \
 		$(DESTDIR)$(LIBDIR)/libexq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 		$(DESTDIR)$(LIBDIR)/libexq.so $(DESTDIR)$(BINDIR)/exq $(DESTDIR)$(PKGDIR)/exq.pc \
-		$(DESTDIR)$(DOCDIR)/LICENSE $(DESTDIR)$(DOCDIR)/README.md
-	-rmdir $(DESTDIR)$(DOCDIR) 2> /dev/null
+		$(DESTDIR)$(DOCDIR)/LICENSE $(DESTDIR)$(DOCDIR)/README.md \
+		$(DESTDIR)$(MANDIR)/man1/exq.1 $(DESTDIR)$(DATADIR)/exq/exq-1.schema.json
+	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/exq 2> /dev/null
 
 clean:
 	rm -rf build build-check build-fuzz

@@ -82,7 +82,7 @@ static void usage(FILE *f)
 	      "       exq help COMMAND\n\ncommands:\n", f);
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  exq %s\n", commands[i].synopsis);
-	fprintf(f, "\noptions (anywhere on the line):\n%s%s\n%s\n%s", global_options,
+	fprintf(f, "\noptions (anywhere on the line):\n%s%s\n\n%s\n%s", global_options,
 		"  command options: exq help COMMAND", radix_text, exit_text);
 }
 

@@ -23,7 +23,8 @@ else
 	nok "make install"; cat "$D/log"
 fi
 for f in usr/include/exq.h usr/lib/libexq.a usr/lib/libexq.so.0 usr/lib/libexq.so \
-	usr/lib/pkgconfig/exq.pc usr/bin/exq usr/share/doc/exq/LICENSE usr/share/doc/exq/README.md; do
+	usr/lib/pkgconfig/exq.pc usr/bin/exq usr/share/doc/exq/LICENSE usr/share/doc/exq/README.md \
+	usr/share/man/man1/exq.1 usr/share/exq/exq-1.schema.json; do
 	[ -e "$D/root/$f" ] && ok "installed $f" || nok "missing $f"
 done
 soname=$(readelf -d "$D/root/usr/lib/libexq.so.0" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
