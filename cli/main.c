@@ -10,6 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#ifndef EXQ_WITH_KDUMPFILE /* the Makefile says whether libexq has it */
+#define EXQ_WITH_KDUMPFILE 0
+#endif
+
 static const struct cli_command commands[] = {
 	{"info", cmd_info, 0, "info [options] IMAGE...",
 	 "What the image is: format, dump type, machine, paging, DTB (and where\n"
