@@ -131,8 +131,10 @@ static void vmsg(const struct opts *o, const char *fmt, va_list ap)
 	if (o->image)
 		fprintf(stderr, "exq: %s: %s: %s\n", o->command ? o->command : "exq",
 			o->image, msg);
+	else if (o->command)
+		fprintf(stderr, "exq: %s: %s\n", o->command, msg);
 	else
-		fprintf(stderr, "exq: %s: %s\n", o->command ? o->command : "exq", msg);
+		fprintf(stderr, "exq: %s\n", msg);
 }
 
 void cli_msg(const struct opts *o, const char *fmt, ...)

@@ -388,7 +388,6 @@ int main(int argc, char **argv)
 		r = EXIT_OK;
 	} else if (!o.command) {
 		usage(stderr);
-		o.command = "exq";
 		r = usage_error(&o, "no command given%s", NULL);
 	} else if (!c) {
 		const char *s = suggest(o.command);
