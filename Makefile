@@ -155,10 +155,14 @@ $(BUILD)/bench/%: tests/bench/%.c $(STATIC)
 deps:
 	@sh scripts/deps.sh
 
+# Suites run TEST_JOBS at a time: `make -j2 test` runs two (the -j of the
+# command line; 1 without it).
+TEST_JOBS ?= $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
+
 test:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) sh tests/run.sh
+	@TEST_JOBS=$(TEST_JOBS) BUILD=$(BUILD) sh tests/run.sh
 
 # The whole world x container x command matrix one by one (tests/golden/
 # worlds.sh); run by .ci/run. `make test` checks the same worlds and
@@ -166,12 +170,12 @@ test:
 test-full:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
-	@EXQ_TEST_FULL=1 BUILD=$(BUILD) sh tests/run.sh
+	@TEST_JOBS=$(TEST_JOBS) EXQ_TEST_FULL=1 BUILD=$(BUILD) sh tests/run.sh
 
 check:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory BUILD=build-check SAN=1 OPT="-O1 -g" all
-	@BUILD=build-check SAN=1 sh tests/run.sh
+	@TEST_JOBS=$(TEST_JOBS) BUILD=build-check SAN=1 sh tests/run.sh
 
 demo:
 	@sh scripts/deps.sh
