@@ -8,9 +8,7 @@ TOOLS=${TOOLS:-build/tools}
 BUILD=${BUILD:-build}
 T=$BUILD/golden-cli
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 # expect_rc WANT DESCRIPTION CMD...: run, keep stdout/stderr in $T/out, $T/err
 expect_rc() {
 	want=$1; what=$2; shift 2

@@ -12,9 +12,7 @@ EXQ=${EXQ:-build/exq}
 BUILD=${BUILD:-build}
 T=$BUILD/golden-docs
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 MAN=doc/exq.1
 REAL=../shared/fixtures/real/triage_x64.dmp
 DEMO=fixtures/demo/win7pae.dmp32-kernel.gz

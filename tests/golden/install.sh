@@ -4,9 +4,7 @@
 # installed header, shared library and exq.pc (and check the export list).
 set -u
 BUILD=${BUILD:-build}
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 if [ "${SAN:-0}" = 1 ]; then
 	echo "# sanitizer build: install check runs in the plain build only"
 	echo "0 passed, 0 failed"; exit 0

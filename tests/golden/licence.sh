@@ -8,9 +8,7 @@ set -u
 BUILD=${BUILD:-build}
 T=$BUILD/golden-licence
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 
 sources() {
 	if git rev-parse --is-inside-work-tree > /dev/null 2>&1; then

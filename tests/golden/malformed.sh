@@ -14,11 +14,7 @@ TOOLS=${TOOLS:-build/tools}
 BUILD=${BUILD:-build}
 F=$BUILD/fixtures/malformed
 mkdir -p "$F"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
-note() { sed 's/^/    # /' "$1" | head -n "${2:-3}"; }
+. tests/lib.sh
 
 printf '{ "schema": "exq/1", "command": "info" }\n' > "$F/failure.expect.json"
 

@@ -12,9 +12,7 @@ TOOLS=${TOOLS:-build/tools}
 BUILD=${BUILD:-build}
 T=$BUILD/golden-schema
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 PY=/usr/bin/python3
 SCHEMA=doc/exq-1.schema.json
 DEMO=fixtures/demo/win7pae.dmp32-kernel.gz
