@@ -73,6 +73,26 @@ static const char *bugcheck_name(uint32_t code)
 	return NULL;
 }
 
+/* The module a bugcheck parameter points into, as module+0xoff: through
+ * the kernel's module list, or a triage dump's stored driver list. */
+static int param_module(const exq_image *img, const exq_kernel *k, uint64_t addr,
+			char *buf, size_t len)
+{
+	const exq_triage_info *t = exq_image_get_info(img)->triage;
+	size_t i;
+	if (k && exq_symbolize((exq_kernel *)k, addr, buf, len) == EXQ_OK)
+		return 1;
+	for (i = 0; t && i < t->ndrivers; i++) {
+		const exq_triage_driver *d = &t->drivers[i];
+		if (addr >= d->base && addr - d->base < d->size) {
+			const char *b = strrchr(d->name, '\\');
+			snprintf(buf, len, "%s+0x%" PRIx64, b ? b + 1 : d->name, addr - d->base);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static json_object *header_obj(const exq_image_info *in)
 {
 	json_object *h, *c;
@@ -207,6 +227,15 @@ static json_object *info_json(const exq_image *img, const char *path,
 		for (i = 0; i < 4; i++)
 			json_object_array_add(p, cli_jhex(in->bugcheck_params[i]));
 		json_object_object_add(bc, "params", p);
+		p = json_object_new_array();
+		for (i = 0; i < 4; i++) {
+			char sym[300];
+			json_object_array_add(p, param_module(img, k, in->bugcheck_params[i], sym,
+							      sizeof(sym))
+							 ? json_object_new_string(sym)
+							 : NULL);
+		}
+		json_object_object_add(bc, "param_modules", p);
 	}
 	json_object_object_add(doc, "bugcheck", bc);
 	json_object_object_add(
@@ -278,6 +307,12 @@ static void info_text(const exq_image *img, const char *path,
 		       name ? ")" : "", in->bugcheck_params[0],
 		       in->bugcheck_params[1], in->bugcheck_params[2],
 		       in->bugcheck_params[3]);
+		for (i = 0; i < 4; i++) {
+			char sym[300];
+			if (param_module(img, k, in->bugcheck_params[i], sym, sizeof(sym)))
+				printf("  parameter %zu: 0x%" PRIx64 " is %s\n", i + 1,
+				       in->bugcheck_params[i], sym);
+		}
 	}
 	if (in->have & EXQ_HAVE_SYSTEM_TIME)
 		line("system time:", cli_filetime(b, sizeof(b), in->system_time));

@@ -17,9 +17,9 @@
 static const struct cli_command commands[] = {
 	{"info", cmd_info, 0, "info [options] IMAGE...",
 	 "What the image is: format, dump type, machine, paging, DTB (and where\n"
-	 "it came from), build, CPUs, bugcheck (named) and its parameters, system\n"
-	 "time, KDBG, the kernel, pages present (-v: the physical runs); for a\n"
-	 "triage dump its header, KDBG copy and driver list.",
+	 "it came from), build, CPUs, bugcheck (named) and its parameters (with\n"
+	 "their modules), system time, KDBG, the kernel, pages present (-v: the\n"
+	 "physical runs); for a triage dump its header, KDBG copy and driver list.",
 	 ""},
 	{"queues", cmd_queues, 0, "queues [options] IMAGE...",
 	 "The system worker queues, like WinDbg's !exqueue: worker threads and\n"

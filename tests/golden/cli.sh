@@ -226,5 +226,28 @@ if [ -r "$REAL" ]; then
 	awk 'NR > 2 && (length($1) != 16 || $1 ~ /[^0-9a-f]/ || substr($0, 17, 2) !~ /^ [0-9a-f]$/) { bad = 1 } END { exit bad }' "$T/out" &&
 		ok "x64 modules: 16-digit bases, sizes in one column" || nok "x64 modules columns not aligned"
 fi
+
+# bugcheck parameters inside a module are attributed to it: a generated
+# world's kernel dump whose parameter 2 is foo.sys's base (the generator's
+# modules truth) + 0x4540, parameter 3 outside every module
+opts=$(sed -n 's/^win7pae[[:space:]]*//p' fixtures/specs/worlds.txt)
+# shellcheck disable=SC2086
+if "$TOOLS/mkwin" $opts "$T" bc > /dev/null 2>&1; then
+	foo=$(sed -n 's/.*"name": "foo.sys", "base": "\(0x[0-9a-f]*\)".*/\1/p' "$T/bc.modules.json")
+	p2=$(printf '0x%x' $((foo + 0x4540)))
+	sed -e "s/^bugcheck .*/bugcheck 0x1000007e 0xc0000005 $p2 0x10 0x0/" -e 's/^kinds .*/kinds dmp32-kernel/' \
+		"$T/bc.spec" > "$T/bc2.spec"
+	"$TOOLS/mkfixture" "$T/bc2.spec" "$T" > /dev/null 2>&1 || nok "mkfixture bc2.spec"
+	expect_rc 0 "info on a dump whose bugcheck names a driver address" "$EXQ" info "$T/bc2.dmp32-kernel"
+	grep -q "^  parameter 2: $p2 is foo.sys+0x4540\$" "$T/out" && ok "parameter 2 attributed to foo.sys+0x4540" ||
+		nok "parameter 2 not attributed: $(grep -A3 '^bugcheck' "$T/out")"
+	grep -q "^  parameter [134]:" "$T/out" && nok "a parameter outside every module was attributed" || ok "parameters outside modules are not attributed"
+	grep -q 'SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M (0x1000007e)' "$T/out" && ok "bugcheck 0x1000007e named" || nok "bugcheck 0x1000007e not named"
+	"$EXQ" info --json "$T/bc2.dmp32-kernel" > "$T/out" 2> /dev/null
+	printf '{ "bugcheck": { "param_modules": [ null, "foo.sys+0x4540", null, null ] } }\n' > "$T/want"
+	"$TOOLS/jsonsub" "$T/want" "$T/out" > "$T/diff" && ok "bugcheck.param_modules in JSON" || { nok "param_modules"; cat "$T/diff"; }
+else
+	nok "mkwin for the bugcheck world"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
