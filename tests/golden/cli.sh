@@ -249,5 +249,17 @@ if "$TOOLS/mkwin" $opts "$T" bc > /dev/null 2>&1; then
 else
 	nok "mkwin for the bugcheck world"
 fi
+
+# ELF cores and kdump files: read when built with libkdumpfile, refused
+# with a clear message (exit 3) when not, never taken for raw memory
+for f in fixtures/qemu/qemu.elf.gz fixtures/qemu/qemu.kdump.gz; do
+	if "$EXQ" --version | grep -q 'kdumpfile yes'; then
+		expect_rc 0 "info on $f (built with libkdumpfile)" "$EXQ" info --json "$f"
+		grep -q '"format": "\(elf\|kdump\)' "$T/out" && ok "$f read as a VM core" || nok "$f not read as a VM core"
+	else
+		expect_rc 3 "info on $f (built without libkdumpfile)" "$EXQ" info "$f"
+		err_has "ELF / kdump support not built in"
+	fi
+done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
