@@ -26,10 +26,11 @@ enum {
 
 struct opts {
 	const char *command;
-	const char **pos; /* this run's positionals: the command's arguments, then IMAGE */
+	const char **pos; /* this run's positionals: the command's arguments,
+			     then IMAGE */
 	int npos;
-	int json;    /* --json (also set by --jsonl and --expect) */
-	int jsonl;   /* --jsonl: compact, one line per image */
+	int json;	    /* --json (also set by --jsonl and --expect) */
+	int jsonl;	    /* --jsonl: compact, one line per image */
 	const char *expect; /* --expect FILE.json */
 	int verbose;
 	int quiet;
@@ -93,11 +94,11 @@ int cli_run_end(const struct opts *o, int code);
 void cli_print_json(json_object *doc);
 /* A message on stderr: "exq: CMD: IMAGE: message". */
 void cli_msg(const struct opts *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Records st as what ended the run (its JSON "status") and says why on
  * stderr; for a result printed but incomplete (exit 1). */
 void cli_incomplete(const struct opts *o, exq_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Reports an error on stderr and, with --json, as the run's document
  * ("error": {status, message}). Returns code. */
 int cli_fail(const struct opts *o, int code, exq_status st, const char *fmt,

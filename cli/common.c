@@ -16,8 +16,8 @@
 /* The run in progress. The CLI runs one command on one image at a time;
  * this is the CLI's state, never the library's. */
 static struct {
-	json_object *doc;   /* the document to write (or compare) */
-	exq_status status;  /* what ended the run */
+	json_object *doc;  /* the document to write (or compare) */
+	exq_status status; /* what ended the run */
 	int output_failed;
 } run;
 
@@ -33,7 +33,8 @@ static int parse_base(const char *s, int base, uint64_t *v)
 		base = 16;
 		s += 2;
 	}
-	if (!*s || strspn(s, base == 16 ? "0123456789abcdefABCDEF" : "0123456789") != strlen(s))
+	if (!*s || strspn(s, base == 16 ? "0123456789abcdefABCDEF"
+					: "0123456789") != strlen(s))
 		return -1;
 	errno = 0;
 	x = strtoull(s, &end, base);
@@ -77,7 +78,8 @@ const char *cli_filetime(char *buf, size_t len, uint64_t ft)
 	if (secs < delta || secs - delta > (uint64_t)253402300799ll)
 		return NULL;
 	t = (time_t)(secs - delta);
-	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		return NULL;
 	return buf;
 }
@@ -86,10 +88,17 @@ static const struct {
 	uint32_t bit;
 	const char *name;
 } xflag_names[] = {
-    {EXQ_XF_PRESENT, "P"},	  {EXQ_XF_WRITE, "RW"},	     {EXQ_XF_USER, "US"},
-    {EXQ_XF_WRITETHROUGH, "PWT"}, {EXQ_XF_CACHEDISABLE, "PCD"}, {EXQ_XF_ACCESSED, "A"},
-    {EXQ_XF_DIRTY, "D"},	  {EXQ_XF_LARGE, "PS"},	     {EXQ_XF_GLOBAL, "G"},
-    {EXQ_XF_NX, "NX"},		  {EXQ_XF_TRANSITION, "TRANSITION"},
+    {EXQ_XF_PRESENT, "P"},
+    {EXQ_XF_WRITE, "RW"},
+    {EXQ_XF_USER, "US"},
+    {EXQ_XF_WRITETHROUGH, "PWT"},
+    {EXQ_XF_CACHEDISABLE, "PCD"},
+    {EXQ_XF_ACCESSED, "A"},
+    {EXQ_XF_DIRTY, "D"},
+    {EXQ_XF_LARGE, "PS"},
+    {EXQ_XF_GLOBAL, "G"},
+    {EXQ_XF_NX, "NX"},
+    {EXQ_XF_TRANSITION, "TRANSITION"},
     {EXQ_XF_PROTOTYPE, "PROTOTYPE"},
 };
 #define NXFLAGS (sizeof(xflag_names) / sizeof(xflag_names[0]))
@@ -102,7 +111,8 @@ const char *cli_xflags(char *buf, size_t len, uint32_t flags)
 		int n;
 		if (!(flags & xflag_names[i].bit))
 			continue;
-		n = snprintf(buf + o, len - o, "%s%s", o ? " " : "", xflag_names[i].name);
+		n = snprintf(buf + o, len - o, "%s%s", o ? " " : "",
+			     xflag_names[i].name);
 		if (n < 0 || (size_t)n >= len - o)
 			break;
 		o += (size_t)n;
@@ -118,7 +128,8 @@ json_object *cli_xflags_json(uint32_t flags)
 	size_t i;
 	for (i = 0; i < NXFLAGS; i++)
 		if (flags & xflag_names[i].bit)
-			json_object_array_add(a, json_object_new_string(xflag_names[i].name));
+			json_object_array_add(
+			    a, json_object_new_string(xflag_names[i].name));
 	return a;
 }
 
@@ -129,8 +140,8 @@ static void vmsg(const struct opts *o, const char *fmt, va_list ap)
 	char msg[2048];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (o->image)
-		fprintf(stderr, "exq: %s: %s: %s\n", o->command ? o->command : "exq",
-			o->image, msg);
+		fprintf(stderr, "exq: %s: %s: %s\n",
+			o->command ? o->command : "exq", o->image, msg);
 	else if (o->command)
 		fprintf(stderr, "exq: %s: %s\n", o->command, msg);
 	else
@@ -157,33 +168,43 @@ void cli_incomplete(const struct opts *o, exq_status st, const char *fmt, ...)
 int cli_exit_open(exq_status st)
 {
 	switch (st) {
-	case EXQ_OK: return EXIT_OK;
-	case EXQ_INVALID: return EXIT_USAGE;
+	case EXQ_OK:
+		return EXIT_OK;
+	case EXQ_INVALID:
+		return EXIT_USAGE;
 	case EXQ_IO:
 	case EXQ_CORRUPT:
 	case EXQ_UNSUPPORTED:
 	case EXQ_DEP:
 	case EXQ_LIMIT:
 	case EXQ_NODATA:
-	case EXQ_NOTPRESENT: return EXIT_OPEN;
-	case EXQ_NOTFOUND: return EXIT_NOTFOUND;
-	default: return EXIT_INTERNAL;
+	case EXQ_NOTPRESENT:
+		return EXIT_OPEN;
+	case EXQ_NOTFOUND:
+		return EXIT_NOTFOUND;
+	default:
+		return EXIT_INTERNAL;
 	}
 }
 
 int cli_exit_analysis(exq_status st)
 {
 	switch (st) {
-	case EXQ_OK: return EXIT_OK;
+	case EXQ_OK:
+		return EXIT_OK;
 	case EXQ_NODATA:
 	case EXQ_NOTPRESENT:
 	case EXQ_LIMIT:
 	case EXQ_CORRUPT:
-	case EXQ_IO: return EXIT_INCOMPLETE;
-	case EXQ_INVALID: return EXIT_USAGE;
+	case EXQ_IO:
+		return EXIT_INCOMPLETE;
+	case EXQ_INVALID:
+		return EXIT_USAGE;
 	case EXQ_NOTFOUND:
-	case EXQ_UNSUPPORTED: return EXIT_NOTFOUND;
-	default: return EXIT_INTERNAL;
+	case EXQ_UNSUPPORTED:
+		return EXIT_NOTFOUND;
+	default:
+		return EXIT_INTERNAL;
 	}
 }
 
@@ -209,8 +230,8 @@ int cli_fail(const struct opts *o, int code, exq_status st, const char *fmt,
 		if (!run.doc)
 			run.doc = cli_doc(o->command ? o->command : "exq");
 		if (!json_object_object_get_ex(run.doc, "error", NULL))
-			json_object_object_add(run.doc, "error",
-					       error_obj(exq_strerror(st), msg));
+			json_object_object_add(
+			    run.doc, "error", error_obj(exq_strerror(st), msg));
 	}
 	return code;
 }
@@ -270,9 +291,9 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 char *cli_json_text(json_object *doc, int compact, size_t *len)
 {
 	const char *s = json_object_to_json_string_ext(
-		doc, (compact ? JSON_C_TO_STRING_PLAIN
-			      : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) |
-			     JSON_C_TO_STRING_NOSLASHESCAPE);
+	    doc, (compact ? JSON_C_TO_STRING_PLAIN
+			  : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED) |
+		     JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t n, i, o = 0, bad = 0;
 	char *out;
 	if (!s)
@@ -295,7 +316,8 @@ char *cli_json_text(json_object *doc, int compact, size_t *len)
 			o += l;
 			i += l;
 		} else {
-			o += (size_t)sprintf(out + o, "\\\\x%02x", (unsigned char)s[i]);
+			o += (size_t)sprintf(out + o, "\\\\x%02x",
+					     (unsigned char)s[i]);
 			i++;
 		}
 	}
@@ -324,7 +346,8 @@ json_object *cli_warnings(const exq_image *img)
 	json_object *a = json_object_new_array();
 	size_t i, n = exq_image_warning_count(img);
 	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(exq_image_warning(img, i)));
+		json_object_array_add(
+		    a, json_object_new_string(exq_image_warning(img, i)));
 	return a;
 }
 
@@ -345,16 +368,22 @@ json_object *cli_image_obj(const exq_image *img, const char *path,
 	(void)o;
 #define STR_OR_NULL(s) ((s) ? json_object_new_string(s) : NULL)
 	json_object_object_add(im, "path", json_object_new_string(path));
-	json_object_object_add(im, "format", json_object_new_string(in->format));
+	json_object_object_add(im, "format",
+			       json_object_new_string(in->format));
 	json_object_object_add(im, "dump_type", STR_OR_NULL(in->dump_type));
-	json_object_object_add(im, "machine", STR_OR_NULL(exq_machine_name(in->machine)));
-	json_object_object_add(im, "paging", STR_OR_NULL(exq_paging_name(in->paging)));
-	json_object_object_add(im, "dtb", in->have & EXQ_HAVE_DTB ? cli_jhex(in->dtb) : NULL);
-	json_object_object_add(im, "dtb_source",
-			       in->have & EXQ_HAVE_DTB ? STR_OR_NULL(in->dtb_source) : NULL);
-	json_object_object_add(im, "build", in->have & EXQ_HAVE_BUILD
-						    ? json_object_new_int64(in->build)
-						    : NULL);
+	json_object_object_add(im, "machine",
+			       STR_OR_NULL(exq_machine_name(in->machine)));
+	json_object_object_add(im, "paging",
+			       STR_OR_NULL(exq_paging_name(in->paging)));
+	json_object_object_add(
+	    im, "dtb", in->have & EXQ_HAVE_DTB ? cli_jhex(in->dtb) : NULL);
+	json_object_object_add(
+	    im, "dtb_source",
+	    in->have & EXQ_HAVE_DTB ? STR_OR_NULL(in->dtb_source) : NULL);
+	json_object_object_add(im, "build",
+			       in->have & EXQ_HAVE_BUILD
+				   ? json_object_new_int64(in->build)
+				   : NULL);
 #undef STR_OR_NULL
 	json_object_object_add(im, "gzip", json_object_new_boolean(in->gzip));
 	json_object_object_add(im, "size", cli_jhex(in->image_size));
@@ -385,15 +414,17 @@ static void finish_doc(const struct opts *o, int code)
 			json_object_object_add(run.doc, "image", im);
 		}
 		if (!json_object_object_get_ex(im, "path", NULL))
-			json_object_object_add(im, "path", json_object_new_string(o->image));
+			json_object_object_add(
+			    im, "path", json_object_new_string(o->image));
 	}
-	status = code == EXIT_OK		   ? "OK"
-		 : run.status != EXQ_OK		   ? exq_strerror(run.status)
-		 : code == EXIT_USAGE		   ? exq_strerror(EXQ_INVALID)
-		 : code == EXIT_INCOMPLETE	   ? "INCOMPLETE"
-		 : code == EXIT_NOTFOUND	   ? exq_strerror(EXQ_NOTFOUND)
+	status = code == EXIT_OK	   ? "OK"
+		 : run.status != EXQ_OK	   ? exq_strerror(run.status)
+		 : code == EXIT_USAGE	   ? exq_strerror(EXQ_INVALID)
+		 : code == EXIT_INCOMPLETE ? "INCOMPLETE"
+		 : code == EXIT_NOTFOUND   ? exq_strerror(EXQ_NOTFOUND)
 					   : "ERROR";
-	json_object_object_add(run.doc, "status", json_object_new_string(status));
+	json_object_object_add(run.doc, "status",
+			       json_object_new_string(status));
 	json_object_object_add(run.doc, "exit_code", json_object_new_int(code));
 }
 
@@ -404,7 +435,8 @@ int cli_run_end(const struct opts *o, int code)
 		int r;
 		finish_doc(o, code);
 		if (fflush(stdout) != 0 || ferror(stdout))
-			return cli_output_failed(o, "to stdout", errno ? errno : EIO);
+			return cli_output_failed(o, "to stdout",
+						 errno ? errno : EIO);
 		r = cli_expect(run.doc, o->expect, stdout, err, sizeof(err));
 		if (r < 0) {
 			cli_msg(o, "--expect: %s", err);
@@ -427,11 +459,13 @@ int cli_run_end(const struct opts *o, int code)
 			if (fflush(stdout) != 0)
 				code = cli_output_failed(o, "to stdout", errno);
 			else if ((e = write_all(1, text, len)) != 0)
-				code = cli_output_failed(o, "the JSON document", e);
+				code = cli_output_failed(o, "the JSON document",
+							 e);
 			free(text);
 		}
 	}
-	if (!o->json && (fflush(stdout) != 0 || ferror(stdout)) && !run.output_failed)
+	if (!o->json && (fflush(stdout) != 0 || ferror(stdout)) &&
+	    !run.output_failed)
 		code = cli_output_failed(o, "to stdout", errno ? errno : EIO);
 	if (run.output_failed)
 		code = EXIT_OUTPUT;
@@ -453,10 +487,15 @@ static int vm_core_as_raw(exq_image *img)
 	unsigned char h[16];
 	size_t got = 0;
 	if (strcmp(exq_image_get_info(img)->format, "raw") != 0 ||
-	    exq_read_phys(img, 0, h, sizeof(h), &got) != EXQ_OK || got != sizeof(h))
+	    exq_read_phys(img, 0, h, sizeof(h), &got) != EXQ_OK ||
+	    got != sizeof(h))
 		return 0;
-	return !memcmp(h, "\x7f" "ELF", 4) || !memcmp(h, "KDUMP   ", 8) ||
-	       !memcmp(h, "DISKDUMP", 8) || !memcmp(h, "makedumpfile\0\0\0\0", 16);
+	return !memcmp(h,
+		       "\x7f"
+		       "ELF",
+		       4) ||
+	       !memcmp(h, "KDUMP   ", 8) || !memcmp(h, "DISKDUMP", 8) ||
+	       !memcmp(h, "makedumpfile\0\0\0\0", 16);
 }
 
 exq_image *cli_open(const struct opts *o, const char *path, int *code)
@@ -478,9 +517,10 @@ exq_image *cli_open(const struct opts *o, const char *path, int *code)
 	if (o->have_cpu)
 		exq_image_set_cpu(img, o->cpu);
 	if (o->paging)
-		exq_image_set_paging(img, !strcmp(o->paging, "x86")   ? EXQ_PAGING_X86
-					  : !strcmp(o->paging, "pae") ? EXQ_PAGING_PAE
-								      : EXQ_PAGING_X64);
+		exq_image_set_paging(
+		    img, !strcmp(o->paging, "x86")   ? EXQ_PAGING_X86
+			 : !strcmp(o->paging, "pae") ? EXQ_PAGING_PAE
+						     : EXQ_PAGING_X64);
 	st = exq_image_open_file(img, path);
 	if (st != EXQ_OK) {
 		*code = cli_fail(o, cli_exit_open(st), st, "%s (%s)",
@@ -490,8 +530,10 @@ exq_image *cli_open(const struct opts *o, const char *path, int *code)
 	}
 	if (!o->format && !EXQ_WITH_KDUMPFILE && vm_core_as_raw(img)) {
 		*code = cli_fail(o, EXIT_OPEN, EXQ_UNSUPPORTED,
-				 "an ELF core or kdump file: ELF / kdump support not built in "
-				 "(exq was built without libkdumpfile; --format raw reads it as raw)");
+				 "an ELF core or kdump file: ELF / kdump "
+				 "support not built in "
+				 "(exq was built without libkdumpfile; "
+				 "--format raw reads it as raw)");
 		exq_image_free(img);
 		return NULL;
 	}
@@ -503,9 +545,11 @@ static void progress_cb(void *arg, uint64_t done, uint64_t total)
 	const struct opts *o = arg;
 	if (!total)
 		return;
-	fprintf(stderr, "\rexq: %s: %s: scanning for the DTB: %3u%% (%" PRIu64 " of %" PRIu64 " MiB)",
-		o->command, o->image ? o->image : "-", (unsigned)(done * 100 / total),
-		done >> 8, total >> 8);
+	fprintf(stderr,
+		"\rexq: %s: %s: scanning for the DTB: %3u%% (%" PRIu64
+		" of %" PRIu64 " MiB)",
+		o->command, o->image ? o->image : "-",
+		(unsigned)(done * 100 / total), done >> 8, total >> 8);
 	if (done >= total)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -519,8 +563,8 @@ static int want_progress(const struct opts *o)
 exq_status cli_dtb_scan(const struct opts *o, exq_image *img,
 			exq_dtb_candidate **cands, size_t *n)
 {
-	return exq_dtb_scan(img, want_progress(o) ? progress_cb : NULL, (void *)o,
-			    cands, n);
+	return exq_dtb_scan(img, want_progress(o) ? progress_cb : NULL,
+			    (void *)o, cands, n);
 }
 
 exq_status cli_find_dtb(const struct opts *o, exq_image *img,
@@ -552,7 +596,8 @@ static void evidence_text(char *buf, size_t len, uint32_t ev)
 		int n;
 		if (!(ev & evidence_names[i].bit))
 			continue;
-		n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", evidence_names[i].name);
+		n = snprintf(buf + o, len - o, "%s%s", o ? "," : "",
+			     evidence_names[i].name);
 		if (n < 0 || (size_t)n >= len - o)
 			break;
 		o += (size_t)n;
@@ -568,25 +613,35 @@ json_object *cli_dtb_candidates_json(const exq_dtb_candidate *c, size_t n)
 	for (i = 0; i < n; i++) {
 		json_object *o = json_object_new_object(), *ev;
 		json_object_object_add(o, "dtb", cli_jhex(c[i].dtb));
-		json_object_object_add(o, "paging",
-				       json_object_new_string(exq_paging_name(c[i].paging)));
-		json_object_object_add(o, "chosen", json_object_new_boolean(c[i].chosen));
-		json_object_object_add(o, "accepted", json_object_new_boolean(c[i].accepted));
-		json_object_object_add(o, "score", json_object_new_int64(c[i].score));
+		json_object_object_add(
+		    o, "paging",
+		    json_object_new_string(exq_paging_name(c[i].paging)));
+		json_object_object_add(o, "chosen",
+				       json_object_new_boolean(c[i].chosen));
+		json_object_object_add(o, "accepted",
+				       json_object_new_boolean(c[i].accepted));
+		json_object_object_add(o, "score",
+				       json_object_new_int64(c[i].score));
 		ev = json_object_new_array();
 		for (k = 0; k < NEVIDENCE; k++)
 			if (c[i].evidence & evidence_names[k].bit)
-				json_object_array_add(ev, json_object_new_string(evidence_names[k].name));
+				json_object_array_add(
+				    ev, json_object_new_string(
+					    evidence_names[k].name));
 		json_object_object_add(o, "evidence", ev);
-		json_object_object_add(o, "kernel_tables_inside",
-				       json_object_new_int64(c[i].kernel_inside));
-		json_object_object_add(o, "kernel_tables_outside",
-				       json_object_new_int64(c[i].kernel_outside));
+		json_object_object_add(
+		    o, "kernel_tables_inside",
+		    json_object_new_int64(c[i].kernel_inside));
+		json_object_object_add(
+		    o, "kernel_tables_outside",
+		    json_object_new_int64(c[i].kernel_outside));
 		json_object_object_add(o, "sampled_entries_inside",
 				       json_object_new_int64(c[i].ptes_inside));
-		json_object_object_add(o, "sampled_entries_outside",
-				       json_object_new_int64(c[i].ptes_outside));
-		json_object_object_add(o, "reason", json_object_new_string(c[i].reason));
+		json_object_object_add(
+		    o, "sampled_entries_outside",
+		    json_object_new_int64(c[i].ptes_outside));
+		json_object_object_add(o, "reason",
+				       json_object_new_string(c[i].reason));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -598,9 +653,14 @@ void cli_dtb_candidates_text(FILE *f, const exq_dtb_candidate *c, size_t n)
 	for (i = 0; i < n; i++) {
 		char ev[96];
 		evidence_text(ev, sizeof(ev), c[i].evidence);
-		fprintf(f, "  %-8s 0x%-10" PRIx64 " %-4s score %-6" PRId64 " [%s] %s\n",
-			c[i].chosen ? "chosen" : c[i].accepted ? "accepted" : "rejected",
-			c[i].dtb, exq_paging_name(c[i].paging), c[i].score, ev, c[i].reason);
+		fprintf(f,
+			"  %-8s 0x%-10" PRIx64 " %-4s score %-6" PRId64
+			" [%s] %s\n",
+			c[i].chosen	? "chosen"
+			: c[i].accepted ? "accepted"
+					: "rejected",
+			c[i].dtb, exq_paging_name(c[i].paging), c[i].score, ev,
+			c[i].reason);
 	}
 }
 
@@ -615,12 +675,13 @@ exq_vspace *cli_vspace(const struct opts *o, exq_image *img, int *code)
 		cli_dtb_candidates_text(stderr, c, n);
 	}
 	if (st == EXQ_OK && c && (!n || !c[0].chosen)) {
-		*code = cli_fail(o, EXIT_NOTFOUND, EXQ_NOTFOUND,
-				 "no DTB: the image names none and the scan "
-				 "found no page directory that maps kernel "
-				 "space (%zu candidate%s rejected%s)",
-				 n, n == 1 ? "" : "s",
-				 o->verbose ? "" : "; -v or 'exq scan' lists them");
+		*code =
+		    cli_fail(o, EXIT_NOTFOUND, EXQ_NOTFOUND,
+			     "no DTB: the image names none and the scan "
+			     "found no page directory that maps kernel "
+			     "space (%zu candidate%s rejected%s)",
+			     n, n == 1 ? "" : "s",
+			     o->verbose ? "" : "; -v or 'exq scan' lists them");
 		exq_dtb_candidates_free(c);
 		return NULL;
 	}
@@ -658,8 +719,10 @@ int cli_open_kernel(const struct opts *o, exq_image *img, exq_vspace **vs,
 	cli_kernel_opts(o, &ko);
 	st = exq_kernel_open(k, *vs, &ko);
 	if (st != EXQ_OK)
-		return cli_fail(o, st == EXQ_NOTFOUND ? EXIT_NOTFOUND : cli_exit_analysis(st),
-				st, "%s (%s)", exq_image_error(img), exq_strerror(st));
+		return cli_fail(
+		    o,
+		    st == EXQ_NOTFOUND ? EXIT_NOTFOUND : cli_exit_analysis(st),
+		    st, "%s (%s)", exq_image_error(img), exq_strerror(st));
 	return 0;
 }
 
@@ -674,19 +737,28 @@ json_object *cli_kernel_obj(const exq_kernel *k)
 	json_object_object_add(o, "name", json_object_new_string(ki->name));
 	json_object_object_add(o, "base", cli_jhex(ki->base));
 	json_object_object_add(o, "size", cli_jhex(ki->size));
-	json_object_object_add(o, "base_source", json_object_new_string(ki->base_source));
+	json_object_object_add(o, "base_source",
+			       json_object_new_string(ki->base_source));
 	json_object_object_add(o, "build",
-			       ki->has_build ? json_object_new_int64(ki->build) : NULL);
-	json_object_object_add(o, "os", ki->os ? json_object_new_string(ki->os) : NULL);
+			       ki->has_build ? json_object_new_int64(ki->build)
+					     : NULL);
+	json_object_object_add(o, "os",
+			       ki->os ? json_object_new_string(ki->os) : NULL);
 	json_object_object_add(o, "profile",
-			       ki->profile ? json_object_new_string(ki->profile) : NULL);
-	json_object_object_add(o, "pdb", ki->has_pdb ? json_object_new_string(ki->pdb_name) : NULL);
-	json_object_object_add(o, "pdb_guid",
-			       ki->has_pdb ? json_object_new_string(ki->pdb_guid) : NULL);
+			       ki->profile ? json_object_new_string(ki->profile)
+					   : NULL);
+	json_object_object_add(
+	    o, "pdb",
+	    ki->has_pdb ? json_object_new_string(ki->pdb_name) : NULL);
+	json_object_object_add(
+	    o, "pdb_guid",
+	    ki->has_pdb ? json_object_new_string(ki->pdb_guid) : NULL);
 	json_object_object_add(o, "pdb_age",
-			       ki->has_pdb ? json_object_new_int64(ki->pdb_age) : NULL);
+			       ki->has_pdb ? json_object_new_int64(ki->pdb_age)
+					   : NULL);
 	json_object_object_add(o, "module_list",
-			       ki->has_module_list ? cli_jhex(ki->module_list) : NULL);
+			       ki->has_module_list ? cli_jhex(ki->module_list)
+						   : NULL);
 	return o;
 }
 
@@ -699,21 +771,26 @@ void cli_fill_from_kernel(json_object *doc, json_object *image,
 	json_object *v;
 	if (!ki)
 		return;
-	if (ki->has_build && json_object_object_get_ex(image, "build", &v) && !v)
-		json_object_object_add(image, "build", json_object_new_int64(ki->build));
-	if (doc && ki->has_kdbg && json_object_object_get_ex(doc, "kdbg", &v) && !v)
+	if (ki->has_build && json_object_object_get_ex(image, "build", &v) &&
+	    !v)
+		json_object_object_add(image, "build",
+				       json_object_new_int64(ki->build));
+	if (doc && ki->has_kdbg && json_object_object_get_ex(doc, "kdbg", &v) &&
+	    !v)
 		json_object_object_add(doc, "kdbg", cli_jhex(ki->kdbg_va));
 }
 
 void cli_kernel_text(const exq_kernel *k)
 {
 	const exq_kernel_info *ki = exq_kernel_get_info(k);
-	printf("%-22s %s at 0x%" PRIx64 " size 0x%x (%s)\n", "kernel:", ki->name, ki->base,
-	       ki->size, ki->base_source);
+	printf("%-22s %s at 0x%" PRIx64 " size 0x%x (%s)\n",
+	       "kernel:", ki->name, ki->base, ki->size, ki->base_source);
 	if (ki->has_build)
-		printf("%-22s %u%s%s%s%s\n", "kernel build:", ki->build, ki->os ? " (" : "",
-		       ki->os ? ki->os : "", ki->os ? ")" : "",
+		printf("%-22s %u%s%s%s%s\n", "kernel build:", ki->build,
+		       ki->os ? " (" : "", ki->os ? ki->os : "",
+		       ki->os ? ")" : "",
 		       ki->profile ? "" : ", no queue profile");
 	if (ki->has_pdb)
-		printf("%-22s %s {%s} age %u\n", "pdb:", ki->pdb_name, ki->pdb_guid, ki->pdb_age);
+		printf("%-22s %s {%s} age %u\n", "pdb:", ki->pdb_name,
+		       ki->pdb_guid, ki->pdb_age);
 }

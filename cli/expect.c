@@ -10,8 +10,9 @@
 
 static const char *show(json_object *o)
 {
-	return o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							     JSON_C_TO_STRING_NOSLASHESCAPE)
+	return o ? json_object_to_json_string_ext(
+		       o,
+		       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 		 : "null";
 }
 
@@ -21,13 +22,18 @@ static int same_scalar(json_object *e, json_object *a)
 	if (te != ta)
 		return 0;
 	switch (te) {
-	case json_type_null: return 1;
-	case json_type_boolean: return json_object_get_boolean(e) == json_object_get_boolean(a);
+	case json_type_null:
+		return 1;
+	case json_type_boolean:
+		return json_object_get_boolean(e) == json_object_get_boolean(a);
 	case json_type_string:
-		return json_object_get_string_len(e) == json_object_get_string_len(a) &&
-		       !memcmp(json_object_get_string(e), json_object_get_string(a),
+		return json_object_get_string_len(e) ==
+			   json_object_get_string_len(a) &&
+		       !memcmp(json_object_get_string(e),
+			       json_object_get_string(a),
 			       (size_t)json_object_get_string_len(e));
-	default: return !strcmp(show(e), show(a)); /* numbers: their text */
+	default:
+		return !strcmp(show(e), show(a)); /* numbers: their text */
 	}
 }
 
@@ -47,7 +53,8 @@ static int cmp(json_object *e, json_object *a, const char *path, FILE *out)
 		json_object_object_foreach(e, key, ev)
 		{
 			json_object *av;
-			if (!strcmp(path, ".image") && (!strcmp(key, "path") || !strcmp(key, "size")))
+			if (!strcmp(path, ".image") &&
+			    (!strcmp(key, "path") || !strcmp(key, "size")))
 				continue;
 			snprintf(sub, sizeof(sub), "%s.%s", path, key);
 			if (!json_object_object_get_ex(a, key, &av)) {
@@ -61,15 +68,19 @@ static int cmp(json_object *e, json_object *a, const char *path, FILE *out)
 	}
 	if (json_object_get_type(e) == json_type_array &&
 	    json_object_get_type(a) == json_type_array) {
-		size_t ne = json_object_array_length(e), na = json_object_array_length(a), i;
+		size_t ne = json_object_array_length(e),
+		       na = json_object_array_length(a), i;
 		for (i = 0; i < ne; i++) {
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 			if (i >= na) {
-				differs(out, sub, json_object_array_get_idx(e, i), NULL, 1);
+				differs(out, sub,
+					json_object_array_get_idx(e, i), NULL,
+					1);
 				bad++;
 			} else {
 				bad += cmp(json_object_array_get_idx(e, i),
-					   json_object_array_get_idx(a, i), sub, out);
+					   json_object_array_get_idx(a, i), sub,
+					   out);
 			}
 		}
 		return bad;
@@ -88,7 +99,8 @@ int cli_expect(json_object *doc, const char *file, FILE *out, char *err,
 	int bad;
 	if (!e) {
 		snprintf(err, errlen, "cannot read '%s' as JSON: %s", file,
-			 json_util_get_last_err() ? json_util_get_last_err() : "?");
+			 json_util_get_last_err() ? json_util_get_last_err()
+						  : "?");
 		return -1;
 	}
 	if (json_object_get_type(e) != json_type_object) {

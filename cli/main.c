@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,79 +16,85 @@
 #endif
 
 static const struct cli_command commands[] = {
-	{"info", cmd_info, 0, "info [options] IMAGE...",
-	 "What the image is: format, dump type, machine, paging, DTB (and where\n"
-	 "it came from), build, CPUs, bugcheck (named) and its parameters (with\n"
-	 "their modules), system time, KDBG, the kernel, pages present (-v: the\n"
-	 "physical runs); for a triage dump its header, KDBG copy and driver list.",
-	 ""},
-	{"queues", cmd_queues, 0, "queues [options] IMAGE...",
-	 "The system worker queues, like WinDbg's !exqueue: worker threads and\n"
-	 "pending work items (routine as module+offset, parameter, IO object,\n"
-	 "driver, context). A damaged list keeps the items before the break\n"
-	 "(exit 1, with the break in errors).",
-	 "  --exworkerqueue VA     ExWorkerQueue's address (skips the search)\n"
-	 "  --pattern HEX          an extra pattern for ExQueueWorkItem\n"
-	 "                         ('57 81 C6 ?? ?? ?? ?\?')\n"
-	 "  --pattern-offset N     offset of the imm32 in that pattern\n"
-	 "  --max-items N          bound on each list walk (default 4096)\n"},
-	{"modules", cmd_modules, 0, "modules [options] IMAGE...",
-	 "Loaded modules from PsLoadedModuleList (base, size, name, path); for a\n"
-	 "triage dump its stored driver list.",
-	 ""},
-	{"vtop", cmd_vtop, 1, "vtop [options] VA IMAGE...",
-	 "The page-table walk for the virtual address VA (hex): each level's\n"
-	 "entry and flags, and the physical address or why there is none.",
-	 ""},
-	{"read", cmd_read, 1, "read (--pa|--va) ADDR [options] LEN IMAGE...",
-	 "LEN bytes of physical (--pa) or kernel virtual (--va) memory from ADDR\n"
-	 "(hex), as a hex dump, as raw bytes into a file (-o), or with --json as\n"
-	 "a document holding the bytes in hex (at most 16 MiB).",
-	 "  --pa ADDR              physical address (hex)\n"
-	 "  --va ADDR              kernel virtual address (hex)\n"
-	 "  -o FILE                write the raw bytes to FILE (never the\n"
-	 "                         IMAGE itself; through a temporary file)\n"},
-	{"scan", cmd_scan, 0, "scan [options] IMAGE...",
-	 "DTB candidates with their evidence (for raw images, which name none).",
-	 ""},
+    {"info", cmd_info, 0, "info [options] IMAGE...",
+     "What the image is: format, dump type, machine, paging, DTB (and where\n"
+     "it came from), build, CPUs, bugcheck (named) and its parameters (with\n"
+     "their modules), system time, KDBG, the kernel, pages present (-v: the\n"
+     "physical runs); for a triage dump its header, KDBG copy and driver list.",
+     ""},
+    {"queues", cmd_queues, 0, "queues [options] IMAGE...",
+     "The system worker queues, like WinDbg's !exqueue: worker threads and\n"
+     "pending work items (routine as module+offset, parameter, IO object,\n"
+     "driver, context). A damaged list keeps the items before the break\n"
+     "(exit 1, with the break in errors).",
+     "  --exworkerqueue VA     ExWorkerQueue's address (skips the search)\n"
+     "  --pattern HEX          an extra pattern for ExQueueWorkItem\n"
+     "                         ('57 81 C6 ?? ?? ?? ?\?')\n"
+     "  --pattern-offset N     offset of the imm32 in that pattern\n"
+     "  --max-items N          bound on each list walk (default 4096)\n"},
+    {"modules", cmd_modules, 0, "modules [options] IMAGE...",
+     "Loaded modules from PsLoadedModuleList (base, size, name, path); for a\n"
+     "triage dump its stored driver list.",
+     ""},
+    {"vtop", cmd_vtop, 1, "vtop [options] VA IMAGE...",
+     "The page-table walk for the virtual address VA (hex): each level's\n"
+     "entry and flags, and the physical address or why there is none.",
+     ""},
+    {"read", cmd_read, 1, "read (--pa|--va) ADDR [options] LEN IMAGE...",
+     "LEN bytes of physical (--pa) or kernel virtual (--va) memory from ADDR\n"
+     "(hex), as a hex dump, as raw bytes into a file (-o), or with --json as\n"
+     "a document holding the bytes in hex (at most 16 MiB).",
+     "  --pa ADDR              physical address (hex)\n"
+     "  --va ADDR              kernel virtual address (hex)\n"
+     "  -o FILE                write the raw bytes to FILE (never the\n"
+     "                         IMAGE itself; through a temporary file)\n"},
+    {"scan", cmd_scan, 0, "scan [options] IMAGE...",
+     "DTB candidates with their evidence (for raw images, which name none).",
+     ""},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const char global_options[] =
-	"  --json                 one JSON document per IMAGE on stdout (exq/1)\n"
-	"  --jsonl                JSON Lines: one compact document per IMAGE and\n"
-	"                         line, each in one write, with status and exit_code\n"
-	"  --expect FILE.json     compare the document with FILE.json instead of\n"
-	"                         printing it: exit 0 equal, 1 with the differences\n"
-	"  --format NAME          force the image format (raw, windmp32, windmp64,\n"
-	"                         elf, kdump)\n"
-	"  --dtb ADDR             use this DTB (CR3)\n"
-	"  --paging MODE          x86, pae or x64\n"
-	"  --cpu N                vCPU whose saved CR3 a VM core's DTB comes from\n"
-	"  --kernel-base VA       ntoskrnl's base\n"
-	"  --modules-list VA      PsLoadedModuleList's head\n"
-	"  -v, -q                 more / less on stderr\n"
-	"  --progress             progress of long scans (default on a TTY)\n"
-	"  --help, --version\n";
+    "  --json                 one JSON document per IMAGE on stdout (exq/1)\n"
+    "  --jsonl                JSON Lines: one compact document per IMAGE and\n"
+    "                         line, each in one write, with status and "
+    "exit_code\n"
+    "  --expect FILE.json     compare the document with FILE.json instead of\n"
+    "                         printing it: exit 0 equal, 1 with the "
+    "differences\n"
+    "  --format NAME          force the image format (raw, windmp32, "
+    "windmp64,\n"
+    "                         elf, kdump)\n"
+    "  --dtb ADDR             use this DTB (CR3)\n"
+    "  --paging MODE          x86, pae or x64\n"
+    "  --cpu N                vCPU whose saved CR3 a VM core's DTB comes from\n"
+    "  --kernel-base VA       ntoskrnl's base\n"
+    "  --modules-list VA      PsLoadedModuleList's head\n"
+    "  -v, -q                 more / less on stderr\n"
+    "  --progress             progress of long scans (default on a TTY)\n"
+    "  --help, --version\n";
 
 static const char radix_text[] =
-	"Addresses (VA, PA, --dtb, --kernel-base, --exworkerqueue, --modules-list)\n"
-	"are hex with or without 0x; counts and lengths are decimal unless 0x.\n";
+    "Addresses (VA, PA, --dtb, --kernel-base, --exworkerqueue, "
+    "--modules-list)\n"
+    "are hex with or without 0x; counts and lengths are decimal unless 0x.\n";
 
 static const char exit_text[] =
-	"exit codes: 0 ok, 1 incomplete (see errors; --expect: differences),\n"
-	"2 usage, 3 cannot open the image, 4 target not found or unsupported,\n"
-	"5 internal error, 6 output failed; several IMAGEs: the highest.\n";
+    "exit codes: 0 ok, 1 incomplete (see errors; --expect: differences),\n"
+    "2 usage, 3 cannot open the image, 4 target not found or unsupported,\n"
+    "5 internal error, 6 output failed; several IMAGEs: the highest.\n";
 
 static void usage(FILE *f)
 {
 	size_t i;
 	fputs("usage: exq <command> [options] [args] IMAGE...\n"
-	      "       exq help COMMAND\n\ncommands:\n", f);
+	      "       exq help COMMAND\n\ncommands:\n",
+	      f);
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  exq %s\n", commands[i].synopsis);
-	fprintf(f, "\noptions (anywhere on the line):\n%s%s\n\n%s\n%s", global_options,
-		"  command options: exq help COMMAND", radix_text, exit_text);
+	fprintf(f, "\noptions (anywhere on the line):\n%s%s\n\n%s\n%s",
+		global_options, "  command options: exq help COMMAND",
+		radix_text, exit_text);
 }
 
 static void command_help(FILE *f, const struct cli_command *c)
@@ -95,7 +102,8 @@ static void command_help(FILE *f, const struct cli_command *c)
 	fprintf(f, "usage: exq %s\n\n%s\n", c->synopsis, c->summary);
 	if (c->options[0])
 		fprintf(f, "\noptions:\n%s", c->options);
-	fprintf(f, "\nglobal options:\n%s\n%s\n%s", global_options, radix_text, exit_text);
+	fprintf(f, "\nglobal options:\n%s\n%s\n%s", global_options, radix_text,
+		exit_text);
 }
 
 static const struct cli_command *find_command(const char *name)
@@ -126,8 +134,8 @@ static unsigned distance(const char *a, const char *b)
 				v = d[i - 1][j] + 1;
 			if (d[i][j - 1] + 1 < v)
 				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
 				v = d[i - 2][j - 2] + 1;
 			d[i][j] = v;
 		}
@@ -196,18 +204,48 @@ struct parsed {
 	int want;
 };
 
-/* An address option: hex with or without 0x. */
-#define ADDR_OPT(flag, field, have)                                                    \
-	else if (take_value(argc, argv, &i, flag, &v))                                  \
-	{                                                                               \
-		if (cli_parse_addr(v, &o->field))                                       \
-			return usage_error(o, flag " needs a hex address, got '%s'", v); \
-		o->have = 1;                                                            \
+/* The address options: hex with or without 0x (DESIGN §8). Returns 1
+ * when argv[*i] is one, with *r the usage error's exit code or -1. */
+static int addr_option(int argc, char **argv, int *i, struct opts *o, int *r)
+{
+	static const struct {
+		const char *flag;
+		size_t val, have;
+	} t[] = {
+	    {"--pa", offsetof(struct opts, pa), offsetof(struct opts, have_pa)},
+	    {"--va", offsetof(struct opts, va), offsetof(struct opts, have_va)},
+	    {"--dtb", offsetof(struct opts, dtb),
+	     offsetof(struct opts, have_dtb)},
+	    {"--kernel-base", offsetof(struct opts, kernel_base),
+	     offsetof(struct opts, have_kernel_base)},
+	    {"--exworkerqueue", offsetof(struct opts, exworkerqueue),
+	     offsetof(struct opts, have_exworkerqueue)},
+	    {"--modules-list", offsetof(struct opts, modules_list),
+	     offsetof(struct opts, have_modules_list)},
+	};
+	size_t k;
+	const char *v;
+	char msg[80];
+	for (k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		if (!take_value(argc, argv, i, t[k].flag, &v))
+			continue;
+		*r = -1;
+		if (cli_parse_addr(v, (uint64_t *)((char *)o + t[k].val))) {
+			snprintf(msg, sizeof(msg),
+				 "%s needs a hex address, got '%%s'",
+				 t[k].flag);
+			*r = usage_error(o, msg, v);
+		} else {
+			*(int *)((char *)o + t[k].have) = 1;
+		}
+		return 1;
 	}
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct opts *o, struct parsed *p)
 {
-	int i, only_pos = 0;
+	int i, r, only_pos = 0;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
 		uint64_t n;
@@ -236,40 +274,57 @@ static int parse_args(int argc, char **argv, struct opts *o, struct parsed *p)
 			p->want = WANT_VERSION;
 		} else if (take_value(argc, argv, &i, "--expect", &v)) {
 			if (!(o->expect = v))
-				return usage_error(o, "--expect needs a JSON file%s", NULL);
+				return usage_error(
+				    o, "--expect needs a JSON file%s", NULL);
 			o->json = 1;
 		} else if (take_value(argc, argv, &i, "--format", &v)) {
 			if (!(o->format = v))
-				return usage_error(o, "--format needs a format name%s", NULL);
+				return usage_error(
+				    o, "--format needs a format name%s", NULL);
 		} else if (take_value(argc, argv, &i, "-o", &v)) {
 			if (!(o->out_file = v) || !*v)
-				return usage_error(o, "-o needs a file name%s", NULL);
-		}
-		ADDR_OPT("--pa", pa, have_pa)
-		ADDR_OPT("--va", va, have_va)
-		ADDR_OPT("--dtb", dtb, have_dtb)
-		ADDR_OPT("--kernel-base", kernel_base, have_kernel_base)
-		ADDR_OPT("--exworkerqueue", exworkerqueue, have_exworkerqueue)
-		ADDR_OPT("--modules-list", modules_list, have_modules_list)
-		else if (take_value(argc, argv, &i, "--pattern", &v)) {
+				return usage_error(o, "-o needs a file name%s",
+						   NULL);
+		} else if (addr_option(argc, argv, &i, o, &r)) {
+			if (r >= 0)
+				return r;
+		} else if (take_value(argc, argv, &i, "--pattern", &v)) {
 			if (!(o->pattern = v))
-				return usage_error(o, "--pattern needs hex bytes such as '57 81 C6 ?? ?? ?? ?\?'%s", NULL);
+				return usage_error(
+				    o,
+				    "--pattern needs hex bytes such as '57 81 "
+				    "C6 ?? ?? ?? ?\?'%s",
+				    NULL);
 		} else if (take_value(argc, argv, &i, "--pattern-offset", &v)) {
 			if (cli_parse_count(v, &n) || n > 64)
-				return usage_error(o, "--pattern-offset needs a number up to 64, got '%s'", v);
+				return usage_error(o,
+						   "--pattern-offset needs a "
+						   "number up to 64, got '%s'",
+						   v);
 			o->pattern_offset = (uint32_t)n;
 		} else if (take_value(argc, argv, &i, "--max-items", &v)) {
 			if (cli_parse_count(v, &n) || n < 1 || n > 1000000)
-				return usage_error(o, "--max-items needs a number from 1 to 1000000, got '%s'", v);
+				return usage_error(
+				    o,
+				    "--max-items needs a number from 1 to "
+				    "1000000, got '%s'",
+				    v);
 			o->max_items = (size_t)n;
 		} else if (take_value(argc, argv, &i, "--cpu", &v)) {
 			if (cli_parse_count(v, &n) || n >= 4096)
-				return usage_error(o, "--cpu needs a vCPU number from 0 to 4095, got '%s'", v);
+				return usage_error(o,
+						   "--cpu needs a vCPU number "
+						   "from 0 to 4095, got '%s'",
+						   v);
 			o->cpu = (unsigned)n;
 			o->have_cpu = 1;
 		} else if (take_value(argc, argv, &i, "--paging", &v)) {
-			if (!v || (strcmp(v, "x86") && strcmp(v, "pae") && strcmp(v, "x64")))
-				return usage_error(o, "--paging takes x86, pae or x64, got '%s'", v);
+			if (!v || (strcmp(v, "x86") && strcmp(v, "pae") &&
+				   strcmp(v, "x64")))
+				return usage_error(
+				    o,
+				    "--paging takes x86, pae or x64, got '%s'",
+				    v);
 			o->paging = v;
 		} else {
 			return usage_error(o, "unknown option '%s'", a);
@@ -280,7 +335,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct parsed *p)
 
 static int version(void)
 {
-	printf("exq %s\nfeatures: gzip yes, json yes, kdumpfile %s (ELF cores, kdump files)\n",
+	printf("exq %s\nfeatures: gzip yes, json yes, kdumpfile %s (ELF cores, "
+	       "kdump files)\n",
 	       exq_version(), EXQ_WITH_KDUMPFILE ? "yes" : "no");
 	return EXIT_OK;
 }
@@ -293,13 +349,16 @@ static int help_command(struct opts *o, const struct parsed *p)
 		return EXIT_OK;
 	}
 	if (p->npos > 1)
-		return usage_error(o, "help takes one command name, got '%s' and more", p->pos[0]);
+		return usage_error(
+		    o, "help takes one command name, got '%s' and more",
+		    p->pos[0]);
 	c = find_command(p->pos[0]);
 	if (!c) {
 		const char *s = suggest(p->pos[0]);
 		char msg[256];
-		snprintf(msg, sizeof(msg), "no command '%%s'%s%s%s", s ? "; did you mean '" : "",
-			 s ? s : "", s ? "'?" : "");
+		snprintf(msg, sizeof(msg), "no command '%%s'%s%s%s",
+			 s ? "; did you mean '" : "", s ? s : "",
+			 s ? "'?" : "");
 		return usage_error(o, msg, p->pos[0]);
 	}
 	command_help(stdout, c);
@@ -314,7 +373,8 @@ static int output_is_input(const struct opts *o, const char **images, int n)
 	if (!o->out_file || stat(o->out_file, &so) != 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (stat(images[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+		if (stat(images[i], &si) == 0 && si.st_dev == so.st_dev &&
+		    si.st_ino == so.st_ino)
 			return i;
 	return -1;
 }
@@ -328,12 +388,16 @@ static int run_all(struct opts *o, const struct cli_command *c,
 	if (nimages < 1)
 		return usage_error(o, "usage: exq %s", c->synopsis);
 	if (o->out_file && nimages > 1)
-		return usage_error(o, "-o takes one IMAGE, got %s and more", images[0]);
+		return usage_error(o, "-o takes one IMAGE, got %s and more",
+				   images[0]);
 	if ((k = output_is_input(o, images, nimages)) >= 0)
-		return usage_error(o, "-o names the image '%s' itself: refusing to overwrite it",
-				   images[k]);
+		return usage_error(
+		    o,
+		    "-o names the image '%s' itself: refusing to overwrite it",
+		    images[k]);
 	if (o->expect && o->jsonl)
-		return usage_error(o, "--expect and --jsonl exclude each other%s", NULL);
+		return usage_error(
+		    o, "--expect and --jsonl exclude each other%s", NULL);
 	for (i = 0; i < nimages; i++) {
 		struct opts r = *o;
 		int code;
@@ -393,7 +457,8 @@ int main(int argc, char **argv)
 		const char *s = suggest(o.command);
 		char msg[256];
 		snprintf(msg, sizeof(msg), "unknown command '%%s'%s%s%s",
-			 s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+			 s ? "; did you mean '" : "", s ? s : "",
+			 s ? "'?" : "");
 		r = usage_error(&o, msg, o.command);
 	} else if (p.want == WANT_HELP) {
 		command_help(stdout, c);
@@ -401,8 +466,10 @@ int main(int argc, char **argv)
 	} else {
 		r = run_all(&o, c, &p);
 	}
-	if ((r == EXIT_OK || p.want) && (fflush(stdout) != 0 || ferror(stdout))) {
-		fprintf(stderr, "exq: writing to stdout failed: %s\n", strerror(errno ? errno : EIO));
+	if ((r == EXIT_OK || p.want) &&
+	    (fflush(stdout) != 0 || ferror(stdout))) {
+		fprintf(stderr, "exq: writing to stdout failed: %s\n",
+			strerror(errno ? errno : EIO));
 		r = EXIT_OUTPUT;
 	}
 out:

@@ -32,7 +32,8 @@ static void hexdump(uint64_t addr, const uint8_t *p, size_t n)
 		}
 		fputs(" |", stdout);
 		for (j = 0; j < 16 && i + j < n; j++)
-			putchar(p[i + j] >= 0x20 && p[i + j] < 0x7f ? p[i + j] : '.');
+			putchar(p[i + j] >= 0x20 && p[i + j] < 0x7f ? p[i + j]
+								    : '.');
 		puts("|");
 	}
 }
@@ -80,7 +81,8 @@ static int out_close(struct out_file *of, const char *path, int keep)
 	if (!of->f)
 		return 0;
 	errno = 0;
-	if (fflush(of->f) != 0 || ferror(of->f) || (of->tmp && fsync(fileno(of->f)) != 0))
+	if (fflush(of->f) != 0 || ferror(of->f) ||
+	    (of->tmp && fsync(fileno(of->f)) != 0))
 		e = errno ? errno : EIO;
 	if (fclose(of->f) != 0 && !e)
 		e = errno;
@@ -111,14 +113,19 @@ static void read_json(const struct opts *o, const exq_image *img, uint64_t addr,
 {
 	json_object *doc = cli_doc("read");
 	json_object_object_add(doc, "image", cli_image_obj(img, o->image, o));
-	json_object_object_add(doc, "space", json_object_new_string(o->have_va ? "va" : "pa"));
+	json_object_object_add(
+	    doc, "space", json_object_new_string(o->have_va ? "va" : "pa"));
 	json_object_object_add(doc, "address", cli_jhex(addr));
-	json_object_object_add(doc, "length", json_object_new_int64((int64_t)len));
-	json_object_object_add(doc, "bytes_read", json_object_new_int64((int64_t)got));
-	json_object_object_add(doc, "output", o->out_file ? json_object_new_string(o->out_file)
-							  : NULL);
-	json_object_object_add(doc, "data", hex ? json_object_new_string_len(hex, (int)(2 * got))
-						: NULL);
+	json_object_object_add(doc, "length",
+			       json_object_new_int64((int64_t)len));
+	json_object_object_add(doc, "bytes_read",
+			       json_object_new_int64((int64_t)got));
+	json_object_object_add(doc, "output",
+			       o->out_file ? json_object_new_string(o->out_file)
+					   : NULL);
+	json_object_object_add(
+	    doc, "data",
+	    hex ? json_object_new_string_len(hex, (int)(2 * got)) : NULL);
 	json_object_object_add(doc, "warnings", cli_warnings(img));
 	cli_print_json(doc);
 	json_object_put(doc);
@@ -136,19 +143,25 @@ int cmd_read(const struct opts *o)
 	int code = 0, e;
 
 	if (o->have_va && o->have_pa)
-		return cli_fail(o, EXIT_USAGE, EXQ_INVALID, "--va and --pa exclude each other");
+		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
+				"--va and --pa exclude each other");
 	if ((!o->have_pa && !o->have_va) || o->npos != 2)
-		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
-				"usage: exq read (--pa|--va) ADDR LEN [-o FILE] IMAGE");
+		return cli_fail(
+		    o, EXIT_USAGE, EXQ_INVALID,
+		    "usage: exq read (--pa|--va) ADDR LEN [-o FILE] IMAGE");
 	if (cli_parse_count(o->pos[0], &len) || len == 0 || len > MAX_LEN)
-		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
-				"LEN must be a number from 1 to 2^40 (decimal, or hex "
-				"with 0x), got '%s'", o->pos[0]);
+		return cli_fail(
+		    o, EXIT_USAGE, EXQ_INVALID,
+		    "LEN must be a number from 1 to 2^40 (decimal, or hex "
+		    "with 0x), got '%s'",
+		    o->pos[0]);
 	if (addr + len < addr)
-		return cli_fail(o, EXIT_USAGE, EXQ_INVALID, "ADDR + LEN wraps around 2^64");
-	if (o->json && !o->out_file && len > MAX_JSON_LEN)
 		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
-				"--json holds at most 16 MiB of data; use -o FILE");
+				"ADDR + LEN wraps around 2^64");
+	if (o->json && !o->out_file && len > MAX_JSON_LEN)
+		return cli_fail(
+		    o, EXIT_USAGE, EXQ_INVALID,
+		    "--json holds at most 16 MiB of data; use -o FILE");
 	img = cli_open(o, o->image, &code);
 	if (!img)
 		return code;
@@ -167,17 +180,19 @@ int cmd_read(const struct opts *o)
 		goto done;
 	}
 	if (o->out_file && (e = out_open(&of, o->out_file)) != 0) {
-		code = cli_fail(o, EXIT_OUTPUT, EXQ_IO, "cannot write '%s': %s", o->out_file,
-				strerror(e));
+		code = cli_fail(o, EXIT_OUTPUT, EXQ_IO, "cannot write '%s': %s",
+				o->out_file, strerror(e));
 		goto done;
 	}
 	while (off < len) {
-		size_t n = len - off > CHUNK ? CHUNK : (size_t)(len - off), got = 0;
+		size_t n = len - off > CHUNK ? CHUNK : (size_t)(len - off),
+		       got = 0;
 		st = vs ? exq_read_virt(vs, addr + off, buf, n, &got)
 			: exq_read_phys(img, addr + off, buf, n, &got);
 		if (of.f) {
 			if (got && fwrite(buf, 1, got, of.f) != got) {
-				code = cli_output_failed(o, o->out_file, errno ? errno : EIO);
+				code = cli_output_failed(o, o->out_file,
+							 errno ? errno : EIO);
 				goto done;
 			}
 		} else if (hex) {
@@ -185,7 +200,8 @@ int cmd_read(const struct opts *o)
 		} else {
 			hexdump(addr + off, buf, got);
 			if (ferror(stdout)) {
-				code = cli_output_failed(o, "to stdout", errno ? errno : EIO);
+				code = cli_output_failed(o, "to stdout",
+							 errno ? errno : EIO);
 				goto done;
 			}
 		}
@@ -200,9 +216,11 @@ int cmd_read(const struct opts *o)
 	if (o->json)
 		read_json(o, img, addr, len, off, hex);
 	if (st != EXQ_OK)
-		code = cli_fail(o, cli_exit_analysis(st), st,
-				"read stopped after 0x%" PRIx64 " of 0x%" PRIx64 " bytes: %s (%s)",
-				off, len, exq_image_error(img), exq_strerror(st));
+		code =
+		    cli_fail(o, cli_exit_analysis(st), st,
+			     "read stopped after 0x%" PRIx64 " of 0x%" PRIx64
+			     " bytes: %s (%s)",
+			     off, len, exq_image_error(img), exq_strerror(st));
 done:
 	out_close(&of, o->out_file, 0);
 	free(buf);
