@@ -148,13 +148,14 @@ static const char *suggest(const char *name)
 	const char *best = NULL;
 	unsigned bd = 3;
 	size_t i, n = strlen(name);
-	for (i = 0; i < NCOMMANDS; i++) {
-		unsigned d = distance(name, commands[i].name);
-		if (n >= 2 && !strncmp(commands[i].name, name, n))
+	for (i = 0; i <= NCOMMANDS; i++) {
+		const char *c = i < NCOMMANDS ? commands[i].name : "help";
+		unsigned d = distance(name, c);
+		if (n >= 2 && !strncmp(c, name, n))
 			d = 1; /* a prefix */
 		if (d < bd) {
 			bd = d;
-			best = commands[i].name;
+			best = c;
 		}
 	}
 	return best;

@@ -94,6 +94,8 @@ expect_rc 2 "mistyped command" "$EXQ" qeues "$T/tiny"
 err_has "did you mean 'queues'"
 expect_rc 2 "mistyped command (prefix)" "$EXQ" mod "$T/tiny"
 err_has "did you mean 'modules'"
+expect_rc 2 "mistyped help" "$EXQ" hlep info
+err_has "did you mean 'help'"
 expect_rc 2 "unknown command, nothing close" "$EXQ" zzzzzzzz "$T/tiny"
 grep -q "did you mean" "$T/err" && nok "suggestion for zzzzzzzz" || ok "no suggestion when nothing is close"
 expect_rc 0 "--version" "$EXQ" --version
