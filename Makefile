@@ -1,14 +1,17 @@
+# SPDX-License-Identifier: MIT
 # exq — plain GNU make. `make help` lists the targets.
 #
 #   make deps        install missing Debian packages (apt-get; quick when none are)
 #   make / make all  library (static + shared), CLI, test programs
-#   make test        deps, build, unit tests + CLI golden tests
+#   make test        deps, build, unit tests + CLI golden tests (quick)
+#   make test-full   the same with every world x container x command (CI)
 #   make check       the same tests under ASan+UBSan in build-check/
 #   make demo        deps, build, run exq on a bundled fixture
 #   make bench       benchmarks (writes nothing to git by itself)
 #   make fuzz        libFuzzer targets (clang-14) over tests/fuzz/corpus,
 #                    FUZZ_TIME seconds each, in build-fuzz/
-#   make install     PREFIX=/usr/local DESTDIR=  (header, libs, exq.pc, CLI)
+#   make install     PREFIX=/usr/local DESTDIR=  (header, libs, exq.pc, CLI,
+#                    exq(1), the exq/1 JSON Schema, LICENSE and README)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -16,6 +19,9 @@ LIBDIR ?= $(PREFIX)/lib
 INCDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 PKGDIR ?= $(LIBDIR)/pkgconfig
+DATADIR ?= $(PREFIX)/share
+DOCDIR ?= $(DATADIR)/doc/exq
+MANDIR ?= $(DATADIR)/man
 
 VERSION := 0.1.0
 SOMAJOR := 0
@@ -78,7 +84,7 @@ CLI := $(BUILD)/exq
 
 LIB_LIBS := $(ZLIB_LIBS) $(KDUMP_LIBS)
 
-.PHONY: all lib cli tests tools test check demo deps bench install uninstall clean help
+.PHONY: all lib cli tests tools test test-full check demo deps bench install uninstall clean help
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -106,7 +112,7 @@ $(BUILD)/lib/%.o: lib/%.c lib/exq_int.h include/exq.h $(BUILD)/.flags
 
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) include/exq.h $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(JSON_CFLAGS) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(JSON_CFLAGS) $(filter -DEXQ_WITH_KDUMPFILE%,$(KDUMP_CFLAGS)) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/%.c $(wildcard tests/unit/*.h tests/fuzz/*.h) lib/exq_int.h include/exq.h $(BUILD)/.flags
 	@mkdir -p $(dir $@)
@@ -149,15 +155,27 @@ $(BUILD)/bench/%: tests/bench/%.c $(STATIC)
 deps:
 	@sh scripts/deps.sh
 
+# Suites run TEST_JOBS at a time: `make -j2 test` runs two (the -j of the
+# command line; 1 without it).
+TEST_JOBS ?= $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
+
 test:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) sh tests/run.sh
+	@TEST_JOBS=$(TEST_JOBS) BUILD=$(BUILD) sh tests/run.sh
+
+# The whole world x container x command matrix one by one (tests/golden/
+# worlds.sh); run by .ci/run. `make test` checks the same worlds and
+# containers in a few processes (and .gz once per container kind).
+test-full:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@TEST_JOBS=$(TEST_JOBS) EXQ_TEST_FULL=1 BUILD=$(BUILD) sh tests/run.sh
 
 check:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory BUILD=build-check SAN=1 OPT="-O1 -g" all
-	@BUILD=build-check SAN=1 sh tests/run.sh
+	@TEST_JOBS=$(TEST_JOBS) BUILD=build-check SAN=1 sh tests/run.sh
 
 demo:
 	@sh scripts/deps.sh
@@ -177,6 +195,10 @@ install: lib cli
 	ln -sf libexq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libexq.so
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/exq
+	install -d $(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/exq
+	install -m 644 LICENSE README.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 doc/exq.1 $(DESTDIR)$(MANDIR)/man1/exq.1
+	install -m 644 doc/exq-1.schema.json $(DESTDIR)$(DATADIR)/exq/exq-1.schema.json
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' -e 's|@PRIVLIBS@|$(LIB_LIBS)|' lib/exq.pc.in \
 		> $(DESTDIR)$(PKGDIR)/exq.pc
@@ -184,13 +206,16 @@ install: lib cli
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/exq.h $(DESTDIR)$(LIBDIR)/libexq.a \
 		$(DESTDIR)$(LIBDIR)/libexq.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
-		$(DESTDIR)$(LIBDIR)/libexq.so $(DESTDIR)$(BINDIR)/exq $(DESTDIR)$(PKGDIR)/exq.pc
+		$(DESTDIR)$(LIBDIR)/libexq.so $(DESTDIR)$(BINDIR)/exq $(DESTDIR)$(PKGDIR)/exq.pc \
+		$(DESTDIR)$(DOCDIR)/LICENSE $(DESTDIR)$(DOCDIR)/README.md \
+		$(DESTDIR)$(MANDIR)/man1/exq.1 $(DESTDIR)$(DATADIR)/exq/exq-1.schema.json
+	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/exq 2> /dev/null
 
 clean:
 	rm -rf build build-check build-fuzz
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,/^[^#]/{/^#/p}' Makefile | sed 's/^# \{0,1\}//'
 
 # mkwin includes the world builder (tests/unit/tlib_win.c) as source.
 $(BUILD)/tools/mkwin: $(wildcard tests/unit/tlib_win*.c tests/unit/tlib_win*.h)

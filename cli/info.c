@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exq info: what the image says about itself (DESIGN §8, §9). */
 #include "cli.h"
 
@@ -14,51 +15,82 @@ static json_object *jstr_or_null(const char *s)
 	return s ? json_object_new_string(s) : jnull();
 }
 
-json_object *cli_warnings(const exq_image *img)
+/* Names of the common bugcheck codes (Microsoft's "Bug check code
+ * reference"); the 0x1000xxxx forms are the same checks raised with
+ * extended parameters (the _M names). */
+static const struct {
+	uint32_t code;
+	const char *name;
+} bugchecks[] = {
+	{0x0a, "IRQL_NOT_LESS_OR_EQUAL"},
+	{0x19, "BAD_POOL_HEADER"},
+	{0x1a, "MEMORY_MANAGEMENT"},
+	{0x1e, "KMODE_EXCEPTION_NOT_HANDLED"},
+	{0x24, "NTFS_FILE_SYSTEM"},
+	{0x3b, "SYSTEM_SERVICE_EXCEPTION"},
+	{0x50, "PAGE_FAULT_IN_NONPAGED_AREA"},
+	{0x7a, "KERNEL_DATA_INPAGE_ERROR"},
+	{0x7b, "INACCESSIBLE_BOOT_DEVICE"},
+	{0x7e, "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED"},
+	{0x7f, "UNEXPECTED_KERNEL_MODE_TRAP"},
+	{0x8e, "KERNEL_MODE_EXCEPTION_NOT_HANDLED"},
+	{0x96, "INVALID_WORK_QUEUE_ITEM"},
+	{0x9c, "MACHINE_CHECK_EXCEPTION"},
+	{0x9f, "DRIVER_POWER_STATE_FAILURE"},
+	{0xa0, "INTERNAL_POWER_ERROR"},
+	{0xc2, "BAD_POOL_CALLER"},
+	{0xc4, "DRIVER_VERIFIER_DETECTED_VIOLATION"},
+	{0xc5, "DRIVER_CORRUPTED_EXPOOL"},
+	{0xd1, "DRIVER_IRQL_NOT_LESS_OR_EQUAL"},
+	{0xe2, "MANUALLY_INITIATED_CRASH"},
+	{0xef, "CRITICAL_PROCESS_DIED"},
+	{0xf4, "CRITICAL_OBJECT_TERMINATION"},
+	{0xfc, "ATTEMPTED_EXECUTE_OF_NOEXECUTE_MEMORY"},
+	{0x101, "CLOCK_WATCHDOG_TIMEOUT"},
+	{0x109, "CRITICAL_STRUCTURE_CORRUPTION"},
+	{0x116, "VIDEO_TDR_FAILURE"},
+	{0x124, "WHEA_UNCORRECTABLE_ERROR"},
+	{0x133, "DPC_WATCHDOG_VIOLATION"},
+	{0x139, "KERNEL_SECURITY_CHECK_FAILURE"},
+	{0x13a, "KERNEL_MODE_HEAP_CORRUPTION"},
+	{0x144, "BUGCODE_USB3_DRIVER"},
+	{0x154, "UNEXPECTED_STORE_EXCEPTION"},
+	{0x15f, "CONNECTED_STANDBY_WATCHDOG_TIMEOUT_LIVEDUMP"},
+	{0x1000007e, "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M"},
+	{0x1000007f, "UNEXPECTED_KERNEL_MODE_TRAP_M"},
+	{0x1000008e, "KERNEL_MODE_EXCEPTION_NOT_HANDLED_M"},
+	{0x100000ea, "THREAD_STUCK_IN_DEVICE_DRIVER_M"},
+	{0xea, "THREAD_STUCK_IN_DEVICE_DRIVER"},
+	{0xdeaddead, "MANUALLY_INITIATED_CRASH1"},
+};
+
+static const char *bugcheck_name(uint32_t code)
 {
-	json_object *a = json_object_new_array();
-	size_t i, n = exq_image_warning_count(img);
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(
-						 exq_image_warning(img, i)));
-	return a;
+	size_t i;
+	for (i = 0; i < sizeof(bugchecks) / sizeof(bugchecks[0]); i++)
+		if (bugchecks[i].code == code)
+			return bugchecks[i].name;
+	return NULL;
 }
 
-void cli_text_warnings(const struct opts *o, const exq_image *img)
+/* The module a bugcheck parameter points into, as module+0xoff: through
+ * the kernel's module list, or a triage dump's stored driver list. */
+static int param_module(const exq_image *img, const exq_kernel *k, uint64_t addr,
+			char *buf, size_t len)
 {
-	size_t i, n = exq_image_warning_count(img);
-	if (o->json || o->quiet)
-		return;
-	for (i = 0; i < n; i++)
-		fprintf(stderr, "exq: %s: warning: %s\n", o->command,
-			exq_image_warning(img, i));
-}
-
-json_object *cli_image_obj(const exq_image *img, const char *path,
-			   const struct opts *o)
-{
-	const exq_image_info *in = exq_image_get_info(img);
-	json_object *im = json_object_new_object();
-	(void)o;
-	json_object_object_add(im, "path", json_object_new_string(path));
-	json_object_object_add(im, "format", json_object_new_string(in->format));
-	json_object_object_add(im, "dump_type", jstr_or_null(in->dump_type));
-	json_object_object_add(im, "machine",
-			       jstr_or_null(exq_machine_name(in->machine)));
-	json_object_object_add(im, "paging",
-			       jstr_or_null(exq_paging_name(in->paging)));
-	json_object_object_add(im, "dtb", in->have & EXQ_HAVE_DTB
-						  ? cli_jhex(in->dtb)
-						  : jnull());
-	json_object_object_add(im, "dtb_source", in->have & EXQ_HAVE_DTB
-							 ? jstr_or_null(in->dtb_source)
-							 : jnull());
-	json_object_object_add(im, "build", in->have & EXQ_HAVE_BUILD
-						    ? json_object_new_int64(in->build)
-						    : jnull());
-	json_object_object_add(im, "gzip", json_object_new_boolean(in->gzip));
-	json_object_object_add(im, "size", cli_jhex(in->image_size));
-	return im;
+	const exq_triage_info *t = exq_image_get_info(img)->triage;
+	size_t i;
+	if (k && exq_symbolize((exq_kernel *)k, addr, buf, len) == EXQ_OK)
+		return 1;
+	for (i = 0; t && i < t->ndrivers; i++) {
+		const exq_triage_driver *d = &t->drivers[i];
+		if (addr >= d->base && addr - d->base < d->size) {
+			const char *b = strrchr(d->name, '\\');
+			snprintf(buf, len, "%s+0x%" PRIx64, b ? b + 1 : d->name, addr - d->base);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static json_object *header_obj(const exq_image_info *in)
@@ -223,9 +255,19 @@ static json_object *info_json(const exq_image *img, const char *path,
 		json_object *p = json_object_new_array();
 		bc = json_object_new_object();
 		json_object_object_add(bc, "code", cli_jhex(in->bugcheck_code));
+		json_object_object_add(bc, "name", jstr_or_null(bugcheck_name(in->bugcheck_code)));
 		for (i = 0; i < 4; i++)
 			json_object_array_add(p, cli_jhex(in->bugcheck_params[i]));
 		json_object_object_add(bc, "params", p);
+		p = json_object_new_array();
+		for (i = 0; i < 4; i++) {
+			char sym[300];
+			json_object_array_add(p, param_module(img, k, in->bugcheck_params[i], sym,
+							      sizeof(sym))
+							 ? json_object_new_string(sym)
+							 : NULL);
+		}
+		json_object_object_add(bc, "param_modules", p);
 	}
 	json_object_object_add(doc, "bugcheck", bc);
 	json_object_object_add(
@@ -261,7 +303,7 @@ static void line(const char *k, const char *v)
 }
 
 static void info_text(const exq_image *img, const char *path,
-		      const exq_kernel *k)
+		      const exq_kernel *k, int verbose)
 {
 	const exq_image_info *in = exq_image_get_info(img);
 	char b[64], b2[64];
@@ -290,11 +332,19 @@ static void info_text(const exq_image *img, const char *path,
 		line("cpus:", b);
 	}
 	if (in->have & EXQ_HAVE_BUGCHECK) {
-		printf("%-22s 0x%x (0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
+		const char *name = bugcheck_name(in->bugcheck_code);
+		printf("%-22s %s%s0x%x%s (0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
 		       ", 0x%" PRIx64 ")\n",
-		       "bugcheck:", in->bugcheck_code, in->bugcheck_params[0],
+		       "bugcheck:", name ? name : "", name ? " (" : "", in->bugcheck_code,
+		       name ? ")" : "", in->bugcheck_params[0],
 		       in->bugcheck_params[1], in->bugcheck_params[2],
 		       in->bugcheck_params[3]);
+		for (i = 0; i < 4; i++) {
+			char sym[300];
+			if (param_module(img, k, in->bugcheck_params[i], sym, sizeof(sym)))
+				printf("  parameter %zu: 0x%" PRIx64 " is %s\n", i + 1,
+				       in->bugcheck_params[i], sym);
+		}
 	}
 	if (in->have & EXQ_HAVE_SYSTEM_TIME)
 		line("system time:", cli_filetime(b, sizeof(b), in->system_time));
@@ -306,14 +356,14 @@ static void info_text(const exq_image *img, const char *path,
 		printf("%-22s pc 0x%" PRIx64 " sp 0x%" PRIx64 " (%s)\n", "context:",
 		       in->context_pc, in->context_sp, in->context_source);
 	}
-	snprintf(b, sizeof(b), "%" PRIu64 " (%.1f MiB) in %zu run%s",
+	snprintf(b, sizeof(b), "%" PRIu64 " (%.1f MiB) in %zu run%s%s",
 		 in->pages_present, (double)in->pages_present / 256.0, in->nruns,
-		 in->nruns == 1 ? "" : "s");
+		 in->nruns == 1 ? "" : "s", verbose || !in->nruns ? "" : " (-v lists them)");
 	line("pages present:", b);
-	for (i = 0; i < in->nruns && i < 32; i++)
+	for (i = 0; verbose && i < in->nruns && i < 32; i++)
 		printf("  run %-4zu pa 0x%" PRIx64 " pages 0x%" PRIx64 "\n", i,
 		       in->runs[i].base_page << 12, in->runs[i].page_count);
-	if (in->nruns > 32)
+	if (verbose && in->nruns > 32)
 		printf("  ... %zu more runs (see --json)\n", in->nruns - 32);
 	if (in->triage) {
 		const exq_triage_info *t = in->triage;
@@ -423,7 +473,7 @@ int cmd_info(const struct opts *o)
 		cli_print_json(doc);
 		json_object_put(doc);
 	} else {
-		info_text(img, path, k);
+		info_text(img, path, k, o->verbose);
 		if (o->verbose && cands) {
 			printf("DTB candidates (scan):\n");
 			cli_dtb_candidates_text(stdout, cands, ncands);

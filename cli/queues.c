@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exq queues: the system worker queues, as WinDbg's !exqueue shows them
  * (text) or as the exq/1 JSON document of DESIGN §9. */
 #include "cli.h"
@@ -140,11 +141,27 @@ static void queues_json(const struct opts *o, exq_image *img, exq_kernel *k,
 	json_object_put(doc);
 }
 
+/* "<symbol> (<addr>)", or "<addr> [no module]" for a routine outside every
+ * module (issue 14: a routine that lies outside every driver is what a
+ * triager looks for first). Returns 1 for the latter. */
+static int routine_text(exq_kernel *k, uint64_t addr, int W, int exports,
+			char *buf, size_t len)
+{
+	char s[300];
+	if ((exports && exq_symbolize_export(k, addr, s, sizeof(s)) == EXQ_OK) ||
+	    exq_symbolize(k, addr, s, sizeof(s)) == EXQ_OK) {
+		snprintf(buf, len, "%s (%0*" PRIx64 ")", s, W, addr);
+		return 0;
+	}
+	snprintf(buf, len, "%0*" PRIx64 " [no module]", W, addr);
+	return 1;
+}
+
 static void queues_text(const struct opts *o, exq_vspace *vs, exq_kernel *k,
 			const exq_workq *wq)
 {
-	char s1[300], s2[300];
-	size_t i, j;
+	char r[340];
+	size_t i, j, nomod;
 	/* Bare hex as WinDbg prints it: 8 digits on x86, 16 on x64. */
 	int W = exq_vspace_paging(vs) == EXQ_PAGING_X64 ? 16 : 8;
 	int numa = wq->model != EXQ_WQ_MODEL_STATIC_ARRAY;
@@ -173,27 +190,30 @@ static void queues_text(const struct opts *o, exq_vspace *vs, exq_kernel *k,
 			       W, t->ethread, t->pid, t->tid, W, t->teb, W,
 			       t->win32thread, t->state_name);
 		}
+		nomod = 0;
 		for (j = 0; j < q->nitems; j++) {
 			const exq_wq_item *it = &q->items[j];
 			char prio[24] = "";
 			if (it->priority >= 0)
 				snprintf(prio, sizeof(prio), " Priority %d", it->priority);
 			if (it->kind == EXQ_WQ_IO_WORKITEM) {
-				exq_symbolize(k, it->io_routine, s1, sizeof(s1));
-				printf("PENDING: IoWorkItem (%0*" PRIx64 ") Routine %s (%0*" PRIx64
-				       ") IoObject (%0*" PRIx64 ") %s Context (%0*" PRIx64 ")%s%s\n",
-				       W, it->va, s1, W, it->io_routine, W, it->io_object,
+				nomod += (size_t)routine_text(k, it->io_routine, W, 0, r, sizeof(r));
+				printf("PENDING: IoWorkItem (%0*" PRIx64 ") Routine %s"
+				       " IoObject (%0*" PRIx64 ") %s Context (%0*" PRIx64 ")%s%s\n",
+				       W, it->va, r, W, it->io_object,
 				       it->driver ? it->driver : "?", W, it->context, prio,
 				       it->recovered ? " [recovered by walking the Blinks]" : "");
 			} else {
-				if (exq_symbolize_export(k, it->routine, s2, sizeof(s2)) != EXQ_OK)
-					exq_symbolize(k, it->routine, s2, sizeof(s2));
-				printf("PENDING: ExWorkItem (%0*" PRIx64 ") Routine %s (%0*" PRIx64
-				       ") Parameter (%0*" PRIx64 ")%s%s\n",
-				       W, it->va, s2, W, it->routine, W, it->parameter, prio,
+				nomod += (size_t)routine_text(k, it->routine, W, 1, r, sizeof(r));
+				printf("PENDING: ExWorkItem (%0*" PRIx64 ") Routine %s"
+				       " Parameter (%0*" PRIx64 ")%s%s\n",
+				       W, it->va, r, W, it->parameter, prio,
 				       it->recovered ? " [recovered by walking the Blinks]" : "");
 			}
 		}
+		if (nomod)
+			printf("%zu of %zu pending routines are outside every module\n",
+			       nomod, q->nitems);
 		for (j = 0; j < q->nerrors; j++)
 			printf("ERROR: %s: %s (node %0*" PRIx64 ", link %0*" PRIx64 ")\n",
 			       exq_strerror(q->errors[j].status), q->errors[j].message, W,
@@ -220,10 +240,9 @@ int cmd_queues(const struct opts *o)
 		return code;
 	if (exq_image_get_info(img)->triage) {
 		code = cli_fail(o, EXIT_NOTFOUND, EXQ_UNSUPPORTED,
-				"%s is a triage dump: it holds only selected pages "
+				"a triage dump: it holds only selected pages "
 				"(PRCB, current thread, stack, driver list), not the "
-				"kernel's data, so the worker queues cannot be walked",
-				o->pos[0]);
+				"kernel's data, so the worker queues cannot be walked");
 		exq_image_free(img);
 		return code;
 	}
@@ -255,8 +274,8 @@ int cmd_queues(const struct opts *o)
 			else
 				queues_text(o, vs, k, wq);
 			if (st != EXQ_OK) {
-				fprintf(stderr, "exq: queues: incomplete: %s (%s)\n",
-					exq_image_error(img), exq_strerror(st));
+				cli_incomplete(o, st, "incomplete: %s (%s)",
+					       exq_image_error(img), exq_strerror(st));
 				code = EXIT_INCOMPLETE;
 			}
 		}

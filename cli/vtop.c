@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* exq vtop VA IMAGE: the translation chain (each level's entry, value and
  * flags) and the physical address, or why there is none (DESIGN §8). */
 #include "cli.h"
@@ -111,9 +112,9 @@ int cmd_vtop(const struct opts *o)
 	if (o->npos != 2)
 		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
 				"usage: exq vtop [--json] VA IMAGE");
-	if (cli_parse_u64(o->pos[0], &va))
+	if (cli_parse_addr(o->pos[0], &va))
 		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
-				"VA must be an address, got '%s'", o->pos[0]);
+				"VA must be a hex address, got '%s'", o->pos[0]);
 	path = o->pos[1];
 	img = cli_open(o, path, &code);
 	if (!img)
@@ -135,8 +136,8 @@ int cmd_vtop(const struct opts *o)
 			vtop_text(img, vs, &x, st);
 		}
 		if (st != EXQ_OK) {
-			fprintf(stderr, "exq: vtop: %s (%s)\n",
-				exq_image_error(img), exq_strerror(st));
+			cli_incomplete(o, st, "%s (%s)", exq_image_error(img),
+				       exq_strerror(st));
 			code = cli_exit_analysis(st);
 		}
 	}

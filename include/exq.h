@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * exq.h — offline analysis of Windows kernel memory images.
  *
@@ -430,7 +431,8 @@ EXQ_API exq_status exq_kernel_modules(exq_kernel *k, const exq_module **mods,
 EXQ_API exq_status exq_symbolize(exq_kernel *k, uint64_t addr, char *buf,
 				 size_t len);
 /* addr as "<module>!<export>+0x<off>" only when an exported function of
- * that module contains it exactly (DESIGN §6: never a guess);
+ * that module contains it exactly (DESIGN §6: never a guess) and off is at
+ * most 0x1000;
  * EXQ_NOTFOUND otherwise; EXQ_LIMIT when it did not fit in len bytes. */
 EXQ_API exq_status exq_symbolize_export(exq_kernel *k, uint64_t addr,
 					char *buf, size_t len);

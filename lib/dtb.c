@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* DTB discovery for images that name none (raw memory): one sequential
  * pass collects page directories that map themselves, then each candidate
  * is tested and scored (DESIGN §5).

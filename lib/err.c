@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Status names and the detail message that gains context as it climbs. */
 #include "exq_int.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * exq_int.h — the one private header of libexq.
  *
@@ -500,6 +501,9 @@ struct exq_kernel {
 	size_t nmods;
 	struct exq__modpe *modpe; /* one per module */
 };
+
+/* exq_symbolize_export names an export only within this many bytes of it. */
+#define EXQ__EXPORT_NEAR 0x1000
 
 /* Virtual read callback over a vspace (ctx) for the PE parser. */
 exq_status exq__kvread(void *ctx, uint64_t va, void *buf, size_t len);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* VM memory snapshots (DESIGN §4.4): ELF cores ("elf": QEMU / libvirt
  * dump-guest-memory, VirtualBox dumpvmcore) and kdump-compressed files
  * ("kdump": `dump-guest-memory -z`, makedumpfile), plain or flattened.

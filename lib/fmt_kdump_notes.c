@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Notes of VM cores (ELF PT_NOTE segments, the kdump notes area): the CPU
  * state each vCPU was in, and a Windows dump header a guest registered.
  *

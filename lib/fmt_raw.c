@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Raw physical memory: file offset = physical address (.raw, .vmem,
  * QEMU pmemsave, dd of /dev/mem). Probed last: it accepts any input of at
  * least one whole page. */

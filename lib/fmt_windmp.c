@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Windows kernel crash dumps: 32-bit PAGEDUMP and 64-bit PAGEDU64.
  *
  * Header field offsets (DESIGN §4.1, §4.2; from the public DUMP_HEADER32 /

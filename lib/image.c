@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The image handle: opening (source selection, gzip detection, the ordered
  * format probe), physical reads through a small page cache, warnings. */
 #include "exq_int.h"

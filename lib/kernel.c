@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ntoskrnl: where it is (DESIGN §6), its exports, build, CodeView record
  * and layout profile. Module list walking and symbolization: modules.c. */
 #include "exq_int.h"

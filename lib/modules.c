@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* PsLoadedModuleList → LDR_DATA_TABLE_ENTRY (DESIGN §6), bounded and
  * cycle-safe; symbolization as module+offset, or module!export+offset
  * when an export contains the address exactly.
@@ -248,7 +249,10 @@ exq_status exq_symbolize_export(exq_kernel *k, uint64_t addr, char *buf,
 		pe = mp->pe;
 		mod = k->mods[i].name;
 	}
-	if (!pe || exq__pe_export_containing(pe, addr, &name, &off) != EXQ_OK)
+	/* Far from its export, an address is more likely in a function that
+	 * is not exported: module+offset says less but nothing false. */
+	if (!pe || exq__pe_export_containing(pe, addr, &name, &off) != EXQ_OK ||
+	    off > EXQ__EXPORT_NEAR)
 		return EXQ_NOTFOUND;
 	i = snprintf(buf, len, "%s!%s+0x%" PRIx64, mod, name, off);
 	return i < 0 || (size_t)i >= len ? EXQ_LIMIT : EXQ_OK;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pe.c — PE images (PE32 and PE32+) read from virtual memory (DESIGN §6).
  *

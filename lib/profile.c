@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * profile.c — layout profiles of the structures the work-queue walk reads:
  * one row per (machine, build range) with its queue model (DESIGN §7,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Byte sources: the file (pread) and memory (caller's buffer) sources, and
  * the bounds-checked read every layer above goes through. The gzip source
  * lives in src_gzip.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The flattened makedumpfile stream as a byte source: the regular file
  * layout rebuilt on the fly, without a temporary file.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The gzip byte source: random access into a gzip stream (RFC 1952, one
  * or more concatenated members) over another source.

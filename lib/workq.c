@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The system worker queues (DESIGN §1, §7, §7b): the public entry point.
  * Finding the queue root of the build's model is wq_find.c, walking the
  * queues wq_walk.c; the layouts are rows in profile.c. A broken list is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Finding the system worker queues without symbols (DESIGN §7, §7b):
  * one engine for instruction patterns (absolute and RIP-relative
  * operands, with an optional load that must follow), one ops table per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Walking the system worker queues (DESIGN §7, §7b): a queue's worker
  * threads (KTHREAD.QueueListEntry on the queue object's ThreadListHead)
  * and its pending items (one list on a KQUEUE, 32 priority lists on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Virtual addresses: our own page-table walker with Windows PTE semantics
  * (DESIGN §5), a small software TLB per address space, virtual reads.
  *

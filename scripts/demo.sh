@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make demo: exq's main job on the bundled fixture, a generated Windows 7
 # SP1 x86 PAE kernel dump (fixtures/demo/, provenance in fixtures/README.md):
 # the system worker queues as WinDbg's !exqueue shows them, then the same

@@ -1,8 +1,9 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install the Debian packages exq needs, only when some are missing.
 # Quick (a few dpkg queries) when everything is there.
 set -eu
-PKGS="make gcc pkg-config zlib1g-dev libkdumpfile-dev libcmocka-dev libjson-c-dev"
+PKGS="make gcc pkg-config zlib1g-dev libkdumpfile-dev libcmocka-dev libjson-c-dev python3-jsonschema"
 # `deps.sh --fuzz` (make fuzz only): clang and its libFuzzer runtime.
 [ "${1:-}" = --fuzz ] && PKGS="$PKGS clang-14 libclang-rt-14-dev"
 missing=""

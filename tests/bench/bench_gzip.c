@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_gzip: random access into a 4 GiB raw image stored as .gz.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the image-level fuzz targets (fuzz_open, fuzz_vmcore) do with an
  * image once it is open: every field of exq_image_info, physical reads at
  * the edges of every run and past them, the warnings and the error. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer entry points (tests/fuzz/fuzz_*.c). Each one is compiled twice:
  * into its fuzzer (with -DEXQ_LIBFUZZER, which adds
  * LLVMFuzzerTestOneInput) and into tests/unit/test_regress.c, which feeds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_dtb: DTB scan, address-space open and translations over fuzzed
  * physical memory.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_models: the queue models of Windows 7 x64 and 8 … 11 (DESIGN §7b;
  * wq_find.c, wq_walk.c) on generated worlds (tlib_win) wrapped in bitmap
  * dumps of the pages they use. Input: a control byte (bits 0-1: world;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_open: the input is an image file (raw, PAGEDUMP / PAGEDU64 of every
  * dump type, ELF cores and kdump files when built with libkdumpfile, gzip
  * of any of them) opened through the in-memory source; then everything

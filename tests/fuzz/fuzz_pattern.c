@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_pattern: user patterns (exq_workq_opts.patterns, the CLI's
  * --pattern/--pattern-offset) over a fixed generated world whose kernel
  * is opened once per process: the pattern parser, the window scan of

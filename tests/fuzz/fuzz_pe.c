@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_pe: the PE parser (exq__pe_open, export lookup by name and by
  * address) over an image served by a vread callback, as the kernel and
  * module code use it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_queues: a fixed, valid generated world (page tables, ntoskrnl,
  * KDBG, modules, worker queues) in a PAGEDUMP kernel dump, whose kernel
  * structures take the fuzz input: list walking, validation of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_vmcore: VM snapshots — ELF cores, kdump-compressed files and
  * flattened makedumpfile streams (lib/fmt_kdump.c, fmt_kdump_notes.c,
  * src_flat.c, and libkdumpfile behind them when exq is built with it).

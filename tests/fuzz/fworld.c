@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Generated worlds for the queue and pattern fuzzers (see fuzz.h): each is
  * built once per process with tlib_win and wrapped in a PAGEDUMP kernel
  * summary dump of the pages it uses (so that the DTB, KDBG and module list

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Generated worlds wrapped in a crash dump, shared by fuzz_queues and
  * fuzz_pattern (fworld.c). Not thread-safe: one fuzzer, one thread. */
 #ifndef EXQ_FWORLD_H

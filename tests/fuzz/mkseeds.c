@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mkseeds — writes the seed corpora of the fuzz targets (`make
  * fuzz-corpus`): tests/fuzz/corpus/TARGET/NAME, each a small valid input
  * built by the test generators (tlib_dump, tlib_pt, tlib_win) in the

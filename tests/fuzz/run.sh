@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs each libFuzzer target for SECONDS on its seed corpus (called by
 # `make fuzz`): one fuzzer at a time, one job each. New inputs go to
 # build-fuzz/corpus/TARGET (the committed seeds in tests/fuzz/corpus/ are

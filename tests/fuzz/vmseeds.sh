@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Writes the vmcore fuzz target's seeds (called by `make fuzz-corpus`):
 # tests/fuzz/vmcore.spec through mkfixture, each VM-snapshot kind behind a
 # control byte (tests/fuzz/fuzz.h): 0x00 from memory, default vCPU; 0x82

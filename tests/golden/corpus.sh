@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Malformed-input corpus (tests/malformed/MANIFEST): every input that
 # build/tools/mkbad generates, run through the commands the manifest names.
 # Checks per line: the exit code, a line matching the fragment, no exit 5
@@ -20,11 +21,7 @@ TIME_LIMIT=10
 if [ "${SAN:-0}" = 1 ]; then BASE_KB=65536; else BASE_KB=32768; fi
 rm -rf "$F" "$T"
 mkdir -p "$F" "$T"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
-note() { sed 's/^/    # /' "$1" | head -n "${2:-4}"; }
+. tests/lib.sh
 trim() { printf '%s' "$1" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//'; }
 
 if "$TOOLS/mkbad" "$F" 2> "$T/err"; then

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The bundled fixture of `make demo` (fixtures/demo/, provenance in
 # fixtures/README.md): regenerating it from its world gives the same bytes,
 # and exq reads it as the generator's truth says.
@@ -9,9 +10,7 @@ BUILD=${BUILD:-build}
 D=fixtures/demo
 T=$BUILD/golden-demo
 rm -rf "$T"; mkdir -p "$T"
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 opts=$(sed -n 's/^win7pae[[:space:]]*//p' fixtures/specs/worlds.txt)
 # shellcheck disable=SC2086
 if "$TOOLS/mkwin" $opts "$T" win7pae > /dev/null 2>&1 &&

@@ -1,11 +1,10 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make install into a DESTDIR, then build and run a program against the
 # installed header, shared library and exq.pc (and check the export list).
 set -u
 BUILD=${BUILD:-build}
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/lib.sh
 if [ "${SAN:-0}" = 1 ]; then
 	echo "# sanitizer build: install check runs in the plain build only"
 	echo "0 passed, 0 failed"; exit 0
@@ -22,7 +21,8 @@ else
 	nok "make install"; cat "$D/log"
 fi
 for f in usr/include/exq.h usr/lib/libexq.a usr/lib/libexq.so.0 usr/lib/libexq.so \
-	usr/lib/pkgconfig/exq.pc usr/bin/exq; do
+	usr/lib/pkgconfig/exq.pc usr/bin/exq usr/share/doc/exq/LICENSE usr/share/doc/exq/README.md \
+	usr/share/man/man1/exq.1 usr/share/exq/exq-1.schema.json; do
 	[ -e "$D/root/$f" ] && ok "installed $f" || nok "missing $f"
 done
 soname=$(readelf -d "$D/root/usr/lib/libexq.so.0" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Malformed images must be refused cleanly (DESIGN §3, §8): `exq info`
 # exits 3 ("cannot open the image"), stderr starts with "exq: info: " and
 # names the lying field; with --json, stdout still holds one exq/1 document.
@@ -13,11 +14,7 @@ TOOLS=${TOOLS:-build/tools}
 BUILD=${BUILD:-build}
 F=$BUILD/fixtures/malformed
 mkdir -p "$F"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
-note() { sed 's/^/    # /' "$1" | head -n "${2:-3}"; }
+. tests/lib.sh
 
 printf '{ "schema": "exq/1", "command": "info" }\n' > "$F/failure.expect.json"
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The worker queues of Windows 7 x64 and Windows 8 … 11 through the CLI
 # (issue 13; DESIGN §7b): each world of fixtures/specs/worlds-win8plus.txt
 # is written by mkwin with its truth, wrapped by mkfixture in every

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Physical layer against independent truth (DESIGN §4, §9, §11).
 # Every fixtures/specs/*.spec goes through mkfixture, which writes each
 # image kind (raw, PAGEDUMP full/kernel/bitmap, PAGEDU64 full/bitmap), its
@@ -18,11 +19,7 @@ BUILD=${BUILD:-build}
 F=$BUILD/fixtures
 T=$F/tmp
 mkdir -p "$F" "$T"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
-note() { sed 's/^/    # /' "$1" | head -n "${2:-5}"; }
+. tests/lib.sh
 
 # cut RAW PA LEN OUT: bytes [PA, PA+LEN) of RAW into OUT.
 cut() {

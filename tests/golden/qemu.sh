@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Images written by QEMU itself (fixtures/qemu, made by fixtures/qemu/make.sh;
 # provenance in fixtures/README.md): one 16 MiB Windows 7 PAE world loaded
 # into a tiny guest that turned on PAE paging with CR3 = the world's DTB,
@@ -22,11 +23,7 @@ BUILD=${BUILD:-build}
 Q=fixtures/qemu
 W=$BUILD/qemu
 mkdir -p "$W"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
-note() { sed 's/^/    # /' "$1" | head -n "${2:-5}"; }
+. tests/lib.sh
 finish() {
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Golden checks for virtual addresses (issue 4, DESIGN §5, §8): images from
 # tests/tools/mkpt (raw PAE + the same memory as a PAGEDUMP full dump, raw
 # non-PAE) against the generator's truth:

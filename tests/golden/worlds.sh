@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Generated Windows worlds (tests/tools/mkwin, fixtures/specs/worlds.txt):
 # each world is written as raw memory plus its truth, then wrapped by
 # mkfixture (content_from) as PAGEDUMP full / kernel / bitmap and .gz, and,
@@ -15,6 +16,9 @@
 # every container with the generator's truth (NAME.queues.json,
 # NAME.modules.json, NAME.kernel.json), and the exit codes (0 clean,
 # 1 damaged walk, 4 Windows 8).
+# Quick by default (`make test`: one process per command over all of a
+# world's containers, see quick()); EXQ_TEST_FULL=1 (`make test-full`) runs
+# every container x command x .gz one by one, as before.
 # Called by tests/run.sh from the repository root with EXQ, TOOLS, BUILD.
 set -u
 EXQ=${EXQ:-build/exq}
@@ -24,11 +28,7 @@ W=$BUILD/worlds
 T=$W/tmp
 LIST=fixtures/specs/worlds.txt
 mkdir -p "$W" "$T"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
-note() { sed 's/^/    # /' "$1" | head -n "${2:-5}"; }
+. tests/lib.sh
 
 # subset NAME WHAT EXPECT ACTUAL
 subset() {
@@ -100,6 +100,63 @@ truth() {
 	fi
 }
 
+# quick NAME KINDS: the world in every container kind through one
+# `exq CMD --jsonl` process per command (each line checked against its
+# expectation by one jsonsub), the .gz form of one kind per world (world i
+# takes kind i mod the number of kinds: every kind's .gz within the first
+# worlds), and the text rendering on the kernel dump only. EXQ_TEST_FULL=1
+# (make test-full) runs every container, .gz and command one by one.
+quick() {
+	want=0
+	grep -q -- '--damage \(cycle\|dangling\|missing_page\|limit\)' "$W/$1.spec" && want=1
+	grep -q '"error"' "$W/$1.queues.json" && want=4
+	imgs=""; info_exp=""; n=0; k=0
+	set -- $2
+	nkinds=$#
+	for kind in "$@"; do
+		for gz in "" .gz; do
+			[ -n "$gz" ] && [ $((nworld % nkinds)) -ne "$k" ] && continue
+			imgs="$imgs $W/$name.$kind$gz"
+			case $kind in
+			raw) info_exp="$info_exp $W/$name.raw.world.json" ;;
+			*) info_exp="$info_exp $W/$name.$kind$gz.expect.json" ;;
+			esac
+			n=$((n + 1))
+		done
+		k=$((k + 1))
+	done
+	# shellcheck disable=SC2086 # lists of paths without spaces
+	for cmd in info queues modules; do
+		"$EXQ" $cmd --jsonl $imgs > "$T/$cmd.jsonl" 2> "$T/$cmd.err"
+		rc=$?
+		w=0
+		[ $cmd = queues ] && w=$want
+		if [ "$rc" -eq "$w" ] && [ "$(grep -c "\"exit_code\":$w}\$" "$T/$cmd.jsonl")" -eq "$n" ]; then
+			ok "$name: $cmd --jsonl on $n containers: every one exits $w"
+		else
+			nok "$name: $cmd --jsonl on $n containers: exit $rc, want $w on each"
+			note "$T/$cmd.err" 5
+		fi
+	done
+	each() { # LABEL JSONL EXPECTATION...
+		label=$1; lines=$2; shift 2
+		if "$TOOLS/jsonsub" --each "$lines" "$@" > "$T/diff" 2>&1; then
+			ok "$name: $label matches on $n containers"
+		else
+			nok "$name: $label differs"
+			note "$T/diff" 20
+		fi
+	}
+	same=""; i=0
+	while [ $i -lt $n ]; do same="$same $W/$name.queues.json"; i=$((i + 1)); done
+	each "queues --jsonl vs the generator's truth" "$T/queues.jsonl" $same
+	each "modules --jsonl vs the generator's truth" "$T/modules.jsonl" $(echo "$same" | sed 's/queues\.json/modules.json/g')
+	each "info --jsonl vs the containers' expectations" "$T/info.jsonl" $info_exp
+	each "info --jsonl vs the kernel truth" "$T/info.jsonl" $(echo "$same" | sed 's/queues\.json/kernel.json/g')
+	text_facts "$name.dmp32-kernel" "$want" "$W/$name.dmp32-kernel" "$W/$name.queues.json"
+}
+nworld=0
+
 if [ ! -x "$EXQ" ]; then
 	nok "no CLI at $EXQ"
 fi
@@ -148,6 +205,11 @@ while read -r name opts; do
 	fi
 	printf '{ "schema": "exq/1", "command": "info",\n  "image": { "format": "raw", "dump_type": "raw" } }\n' \
 		> "$W/$name.raw.world.json"
+	if [ "${EXQ_TEST_FULL:-0}" != 1 ]; then
+		quick "$name" "raw dmp32-full dmp32-kernel dmp32-bitmap $vm"
+		nworld=$((nworld + 1))
+		continue
+	fi
 	for kind in raw dmp32-full dmp32-kernel dmp32-bitmap $vm; do
 		for gz in "" .gz; do
 			img=$W/$name.$kind$gz

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonsub — is EXPECTED a subset of ACTUAL?
  *
@@ -9,9 +10,14 @@
  * exactly (an integer never equals a double). Otherwise each mismatch is
  * printed as a JSON path with both values, and the exit code is 1; 2 when
  * a file cannot be read or parsed.
+ *
+ *   jsonsub --each ACTUAL.jsonl EXPECTED.json...
+ *
+ * The same rule for line i of a JSON Lines file and the i-th expectation.
  */
 #include <json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *show(struct json_object *o)
@@ -122,10 +128,70 @@ static struct json_object *load(const char *path)
 	return o;
 }
 
+/* --each ACTUAL.jsonl EXPECTED...: line i of ACTUAL (JSON Lines, one
+ * document per line, as `exq --jsonl` writes them) against EXPECTED i;
+ * the line count must equal the number of expectations. */
+static int each(const char *lines, int nexp, char **exp)
+{
+	FILE *f = fopen(lines, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int i = 0, bad = 0;
+	if (!f) {
+		perror(lines);
+		return 2;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		struct json_object *a, *e;
+		char path[64];
+		if (i >= nexp) {
+			printf("%s: line %d: more lines than the %d expectations\n", lines, i + 1, nexp);
+			bad++;
+			break;
+		}
+		a = json_tokener_parse(line);
+		if (!a) {
+			printf("%s: line %d does not parse as JSON\n", lines, i + 1);
+			bad++;
+			i++;
+			continue;
+		}
+		e = load(exp[i]);
+		if (!e) {
+			json_object_put(a);
+			bad++;
+			i++;
+			continue;
+		}
+		snprintf(path, sizeof path, "line%d$", i + 1);
+		if (sub(e, a, path)) {
+			printf("  (line %d: %s, expected %s)\n", i + 1,
+			       json_object_get_string(json_object_object_get(
+				       json_object_object_get(a, "image"), "path")),
+			       exp[i]);
+			bad++;
+		}
+		json_object_put(e);
+		json_object_put(a);
+		i++;
+	}
+	if (i < nexp) {
+		printf("%s: %d lines, %d expectations\n", lines, i, nexp);
+		bad++;
+	}
+	free(line);
+	fclose(f);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "--each") == 0)
+		return each(argv[2], argc - 3, argv + 3);
 	if (argc != 3) {
-		fprintf(stderr, "usage: jsonsub EXPECTED.json ACTUAL.json\n");
+		fprintf(stderr, "usage: jsonsub EXPECTED.json ACTUAL.json\n"
+				"       jsonsub --each ACTUAL.jsonl EXPECTED.json...\n");
 		return 2;
 	}
 	struct json_object *e = load(argv[1]);

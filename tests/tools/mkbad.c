@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mkbad — writes the malformed-input corpus (tests/malformed/MANIFEST,
  * run by tests/golden/corpus.sh) into OUTDIR.

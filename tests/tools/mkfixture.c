@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mkfixture — writes physical-layer test fixtures from a small text spec.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mkpt — writes small Windows-like physical memory images with page tables
  * for the virtual-address golden tests, and the truth about them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mkwin — writes a generated Windows machine ("world", x86 or x64) and its
  * truth to disk.

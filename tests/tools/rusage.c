@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rusage — runs a command with a time limit and reports its peak memory:
  * the hang detector and memory meter of tests/golden/corpus.sh.

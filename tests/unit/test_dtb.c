@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* DTB discovery on raw images: the real page directory wins by evidence
  * over decoys (a self-referencing page that maps no kernel, a boot-shaped
  * PDPT over empty tables, a second plausible PDPT with less kernel found

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Windows crash dumps (PAGEDUMP / PAGEDU64): full, summary, bitmap,
  * triage; every malformed header gives a precise error. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Kernel discovery against generated worlds: name, base, size, build, PDB,
  * profile, base sources and overrides. */
 #include <setjmp.h>

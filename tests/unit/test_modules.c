@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* PsLoadedModuleList walk and symbolization against generated worlds,
  * and damaged lists (cycle, unreadable entry, lying name lengths). */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* PE parsing over a virtual-memory callback: images built here byte by
  * byte (offsets from the PE/COFF specification, independent of pe.c),
  * served from a buffer whose pages can be marked missing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Layout profiles: each build maps to its row, with the offsets of
  * DESIGN §7 (the numbers below are copied from that table, not from
  * profile.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The real Windows 10 x64 triage dump of ../shared/fixtures/real/ (see its
  * README): every value of the README's table. Skips when absent. */
 #include <setjmp.h>

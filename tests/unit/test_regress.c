@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Replays the fuzz corpora through the fuzzers' own entry code (fuzz.h):
  * the committed seeds (tests/fuzz/corpus/TARGET/) and every input that
  * once crashed a fuzzer (tests/fuzz/regress/TARGET/, named after the bug).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Byte sources (file, memory), the bounds-checked read, and the error
  * chain that gains context as it climbs. */
 #include <setjmp.h>

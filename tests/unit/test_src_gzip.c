@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of the gzip byte source (lib/src_gzip.c): gzip streams are built
  * in memory with zlib's deflate and read back through the mem source. */
 #include <setjmp.h>

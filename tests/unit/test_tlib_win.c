@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Self-checks of the world builder (tlib_win.c), independent of libexq:
  * a walker of its own (x86, PAE and x64 4-level, large pages, transition
  * PTEs), PE32/PE32+ and export parsing by direct byte reads, list

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The work-queue walker against generated worlds (tlib_win): every field
  * of every queue equals the generator's truth, decoys are rejected, damage
  * is reported where it is, and builds without a profile are refused. */

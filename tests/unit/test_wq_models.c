@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The four queue models of DESIGN §7b (static-array, enode-kqueue,
  * enode-kpriqueue, partition) on x86 and x64, through the API in one
  * process: each generated world (tlib_win) is wrapped in every container

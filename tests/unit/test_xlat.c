@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Address translation: table-driven walks over generated page tables for
  * x86, PAE and x64 (present, not present, large, transition, prototype,
  * NX, page-table page missing from the dump), virtual reads across

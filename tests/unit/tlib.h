@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test helpers shared by the unit tests: in-memory Windows dump builders.
  * Independent of the library's parsers: offsets come from DESIGN §4. */
 #ifndef EXQ_TLIB_H

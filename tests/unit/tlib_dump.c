@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* In-memory dump builders for the unit tests (see tlib.h). */
 #include "tlib.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* See tlib_open.h. */
 #include <setjmp.h>
 #include <stdarg.h>

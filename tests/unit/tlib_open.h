@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Opening a generated world (tlib_win) as a raw image in memory, with its
  * address space and kernel: shared by the kernel, module and work-queue
  * unit tests. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Page tables in a physical memory buffer (see tlib_pt.h). */
 #include "tlib_pt.h"
 

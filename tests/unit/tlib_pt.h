@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test helpers: page tables laid out in a physical memory buffer, for the
  * three paging modes (x86 2-level 4-byte entries, PAE, x64). Independent
  * of the library's walker: geometry from the Intel SDM, Windows software

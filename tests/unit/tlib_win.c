@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tlib_win.c — builds the physical memory of a Windows machine (x86 or
  * x64) from a struct tw_spec, and keeps the truth (see tlib_win.h).

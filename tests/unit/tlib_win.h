@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test helper: a "world builder" that lays out the physical memory of a
  * Windows machine — x86 (XP SP3, 2003 SP0/SP2, Vista SP1, 7 SP1, 8 … 10,
  * 2-level or PAE) or x64 (7 SP1, 8 … 11, 4-level paging with a PML4

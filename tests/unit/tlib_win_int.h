@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal to the world builder (tlib_win.c: memory, paging, kernel,
  * modules, System process, truth; tlib_win_queues.c: the queue models and
  * the code bytes that name their roots). Not a test interface: tests use

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tlib_win_queues.c — the queue models of the world builder (DESIGN §7,
  * §7b, contract.md): the code bytes that name each model's root

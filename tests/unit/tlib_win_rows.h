@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Layout rows of the world builder (tlib_win.c includes this file once;
  * it is data, not an interface). Sources: DESIGN §7 (old x86 rows), §7b,
  * /work/research/offsets.md (Volatility 2 PDB vtypes, per build). Values

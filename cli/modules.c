@@ -1,101 +1,10 @@
-/* Kernel rendering shared by the commands, and exq modules. */
+/* SPDX-License-Identifier: MIT */
+/* exq modules: PsLoadedModuleList, or a triage dump's stored driver list. */
 #include "cli.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-
-json_object *cli_kernel_obj(const exq_kernel *k)
-{
-	const exq_kernel_info *ki;
-	json_object *o;
-	if (!k)
-		return NULL;
-	ki = exq_kernel_get_info(k);
-	o = json_object_new_object();
-	json_object_object_add(o, "name", json_object_new_string(ki->name));
-	json_object_object_add(o, "base", cli_jhex(ki->base));
-	json_object_object_add(o, "size", cli_jhex(ki->size));
-	json_object_object_add(o, "base_source",
-			       json_object_new_string(ki->base_source));
-	json_object_object_add(o, "build", ki->has_build
-						   ? json_object_new_int64(ki->build)
-						   : NULL);
-	json_object_object_add(o, "os", ki->os ? json_object_new_string(ki->os) : NULL);
-	json_object_object_add(o, "profile", ki->profile
-						     ? json_object_new_string(ki->profile)
-						     : NULL);
-	json_object_object_add(o, "pdb", ki->has_pdb
-						 ? json_object_new_string(ki->pdb_name)
-						 : NULL);
-	json_object_object_add(o, "pdb_guid",
-			       ki->has_pdb ? json_object_new_string(ki->pdb_guid)
-					   : NULL);
-	json_object_object_add(o, "pdb_age", ki->has_pdb
-						     ? json_object_new_int64(ki->pdb_age)
-						     : NULL);
-	json_object_object_add(o, "module_list", ki->has_module_list
-							 ? cli_jhex(ki->module_list)
-							 : NULL);
-	return o;
-}
-
-/* Facts the header lacked (raw images) but the kernel gave: the build in
- * the image object, the KDBG VA in the document. */
-void cli_fill_from_kernel(json_object *doc, json_object *image,
-			  const exq_kernel *k)
-{
-	const exq_kernel_info *ki = k ? exq_kernel_get_info(k) : NULL;
-	json_object *v;
-	if (!ki)
-		return;
-	if (ki->has_build && json_object_object_get_ex(image, "build", &v) && !v)
-		json_object_object_add(image, "build", json_object_new_int64(ki->build));
-	if (doc && ki->has_kdbg && json_object_object_get_ex(doc, "kdbg", &v) && !v)
-		json_object_object_add(doc, "kdbg", cli_jhex(ki->kdbg_va));
-}
-
-void cli_kernel_text(const exq_kernel *k)
-{
-	const exq_kernel_info *ki = exq_kernel_get_info(k);
-	printf("%-22s %s at 0x%" PRIx64 " size 0x%x (%s)\n", "kernel:", ki->name,
-	       ki->base, ki->size, ki->base_source);
-	if (ki->has_build)
-		printf("%-22s %u%s%s%s%s\n", "kernel build:", ki->build,
-		       ki->os ? " (" : "", ki->os ? ki->os : "", ki->os ? ")" : "",
-		       ki->has_layout ? "" : ", no queue profile");
-	if (ki->has_pdb)
-		printf("%-22s %s {%s} age %u\n", "pdb:", ki->pdb_name, ki->pdb_guid,
-		       ki->pdb_age);
-}
-
-void cli_kernel_opts(const struct opts *o, exq_kernel_opts *ko)
-{
-	memset(ko, 0, sizeof(*ko));
-	ko->have_kernel_base = o->have_kernel_base;
-	ko->kernel_base = o->kernel_base;
-	ko->have_module_list = o->have_modules_list;
-	ko->module_list = o->modules_list;
-}
-
-int cli_open_kernel(const struct opts *o, exq_image *img, exq_vspace **vs,
-		    exq_kernel **k)
-{
-	exq_kernel_opts ko;
-	exq_status st;
-	int code = 0;
-	*vs = cli_vspace(o, img, &code);
-	if (!*vs)
-		return code;
-	cli_kernel_opts(o, &ko);
-	st = exq_kernel_open(k, *vs, &ko);
-	if (st != EXQ_OK)
-		return cli_fail(o, st == EXQ_NOTFOUND ? EXIT_NOTFOUND
-						      : cli_exit_analysis(st),
-				st, "%s (%s)", exq_image_error(img),
-				exq_strerror(st));
-	return 0;
-}
 
 static const char *basename_of(const char *p)
 {
@@ -108,6 +17,7 @@ static int triage_modules(const struct opts *o, exq_image *img)
 {
 	const exq_triage_info *t = exq_image_get_info(img)->triage;
 	size_t i;
+	int w;
 	if (o->json) {
 		json_object *doc = cli_doc("modules"), *a = json_object_new_array();
 		json_object_object_add(doc, "source",
@@ -130,17 +40,33 @@ static int triage_modules(const struct opts *o, exq_image *img)
 		return EXIT_OK;
 	}
 	printf("%zu drivers (triage dump driver list)\n", t->ndrivers);
-	printf("%-18s %-10s %s\n", "base", "size", "path");
+	w = 8;
 	for (i = 0; i < t->ndrivers; i++)
-		printf("%-18" PRIx64 " %-10x %s\n", t->drivers[i].base,
+		if (t->drivers[i].base > 0xffffffffu)
+			w = 16;
+	printf("%-*s %-10s %s\n", w, "base", "size", "path");
+	for (i = 0; i < t->ndrivers; i++)
+		printf("%0*" PRIx64 " %-10x %s\n", w, t->drivers[i].base,
 		       t->drivers[i].size, t->drivers[i].name);
 	return EXIT_OK;
+}
+
+/* Bases as WinDbg writes them: 8 hex digits, 16 when any needs more
+ * (x64), so that the columns line up. */
+static int addr_width(const exq_module *m, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (m[i].base > 0xffffffffu)
+			return 16;
+	return 8;
 }
 
 static void modules_out(const struct opts *o, exq_image *img, exq_kernel *k,
 			const exq_module *m, size_t n, exq_status st)
 {
 	size_t i;
+	int w;
 	if (o->json) {
 		json_object *doc = cli_doc("modules"), *a = json_object_new_array();
 		json_object *errs = json_object_new_array();
@@ -172,9 +98,10 @@ static void modules_out(const struct opts *o, exq_image *img, exq_kernel *k,
 	}
 	printf("%zu modules (PsLoadedModuleList at 0x%" PRIx64 ")\n", n,
 	       exq_kernel_get_info(k)->module_list);
-	printf("%-10s %-10s %-20s %s\n", "base", "size", "name", "path");
+	w = addr_width(m, n);
+	printf("%-*s %-10s %-20s %s\n", w, "base", "size", "name", "path");
 	for (i = 0; i < n; i++)
-		printf("%-10" PRIx64 " %-10" PRIx64 " %-20s %s\n", m[i].base,
+		printf("%0*" PRIx64 " %-10" PRIx64 " %-20s %s\n", w, m[i].base,
 		       m[i].size, m[i].name, m[i].path);
 }
 
@@ -206,8 +133,8 @@ int cmd_modules(const struct opts *o)
 		} else {
 			modules_out(o, img, k, m, n, st);
 			if (st != EXQ_OK) {
-				fprintf(stderr, "exq: modules: list incomplete: %s (%s)\n",
-					exq_image_error(img), exq_strerror(st));
+				cli_incomplete(o, st, "list incomplete: %s (%s)",
+					       exq_image_error(img), exq_strerror(st));
 				code = cli_exit_analysis(st);
 			}
 		}
