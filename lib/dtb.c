@@ -35,18 +35,8 @@
 
 int exq__pfn_in_image(const exq_image *img, uint64_t pfn)
 {
-	size_t lo = 0, hi = img->info.nruns;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const exq_run *r = &img->info.runs[mid];
-		if (pfn < r->base_page)
-			hi = mid;
-		else if (pfn - r->base_page >= r->page_count)
-			lo = mid + 1;
-		else
-			return 1;
-	}
-	return 0;
+	return exq__run_find(img->info.runs, img->info.nruns, pfn) !=
+	       img->info.nruns;
 }
 
 /* ------------------------------------------------------- evaluation */

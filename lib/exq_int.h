@@ -234,10 +234,24 @@ struct exq_image {
  * counted, not stored). */
 void exq__warn(exq_image *img, const char *fmt, ...) EXQ__PRINTF(2, 3);
 
-/* Set img->runs/info from an array of runs (copied), sorting and checking
- * that they do not overlap. */
+/* Set img->runs/info from an array of runs (copied), sorting them (unless
+ * already sorted) and checking that they do not overlap and end below
+ * 2^52. */
 exq_status exq__image_set_runs(exq_image *img, const exq_run *runs,
 			       size_t n);
+
+/* The index of the run holding page pfn in runs[n] (sorted, disjoint),
+ * or n when none does (runs.c: the one run search of the formats). */
+size_t exq__run_find(const exq_run *runs, size_t n, uint64_t pfn);
+
+/* Runs of the set bits [0, nbits) of bm (bit i = byte i/8, bit i%8),
+ * ascending and merged, built a 64-bit word at a time; only the first
+ * max_pages set bits become runs (a truncated dump holds no more), while
+ * *nset counts all of them. *out (malloc'd, NULL when no bit is set) and
+ * *nout, *nset are written on success; EXQ_NOMEM otherwise. */
+exq_status exq__bitmap_runs(const uint8_t *bm, uint64_t nbits,
+			    uint64_t max_pages, exq_run **out, size_t *nout,
+			    uint64_t *nset, exq__err *err);
 
 /* Read one whole page through the page cache. */
 exq_status exq__read_page(exq_image *img, uint64_t pfn, void *page);

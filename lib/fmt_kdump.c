@@ -207,21 +207,14 @@ static exq_status kdump_desc(exq_image *img, struct vmc *v, uint64_t pfn,
 			     struct kd_desc *out)
 {
 	const exq_run *r = img->info.runs;
-	size_t lo = 0, hi = img->info.nruns;
+	size_t i = exq__run_find(r, img->info.nruns, pfn);
 	uint64_t idx, at, off, end;
 	uint32_t size, flags, comp;
 	uint8_t d[KD_DESC_SIZE];
 	exq_status st;
-	while (lo < hi) { /* the last run starting at or before pfn */
-		size_t mid = lo + (hi - lo) / 2;
-		if (r[mid].base_page <= pfn)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || pfn - r[lo - 1].base_page >= r[lo - 1].page_count)
+	if (i == img->info.nruns)
 		return EXQ_NODATA;
-	idx = v->rank[lo - 1] + (pfn - r[lo - 1].base_page);
+	idx = v->rank[i] + (pfn - r[i].base_page);
 	at = v->desc_off + idx * KD_DESC_SIZE;
 	st = exq__src_read(v->c, at, d, sizeof(d), &img->err);
 	if (st != EXQ_OK)
@@ -611,9 +604,9 @@ static exq_status kdump_bitmap(exq_image *img, struct vmc *v, uint64_t at,
 			       uint64_t bytes, uint64_t max_mapnr)
 {
 	uint8_t *bm;
-	uint64_t bits = bytes / 2 * 8, p;
+	uint64_t bits = bytes / 2 * 8, set;
 	exq_run *runs = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	exq_status st;
 	if (bytes > MAX_BITMAP_BYTES)
 		return exq__err_set(&img->err, EXQ_LIMIT,
@@ -633,31 +626,9 @@ static exq_status kdump_bitmap(exq_image *img, struct vmc *v, uint64_t at,
 	/* the second half: the pages stored in the dump */
 	st = exq__src_read(v->c, at + bytes / 2, bm, (size_t)(bytes / 2),
 			   &img->err);
-	for (p = 0; st == EXQ_OK && p < max_mapnr; p++) {
-		if ((p & 7) == 0 && bm[p >> 3] == 0) {
-			p += 7;
-			continue;
-		}
-		if (!(bm[p >> 3] & (1u << (p & 7))))
-			continue;
-		if (n && runs[n - 1].base_page + runs[n - 1].page_count == p) {
-			runs[n - 1].page_count++;
-			continue;
-		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			exq_run *t = realloc(runs, ncap * sizeof(*t));
-			if (!t) {
-				st = exq__err_set(&img->err, EXQ_NOMEM,
-						  "out of memory");
-				break;
-			}
-			runs = t;
-			cap = ncap;
-		}
-		runs[n].base_page = p;
-		runs[n++].page_count = 1;
-	}
+	if (st == EXQ_OK)
+		st = exq__bitmap_runs(bm, max_mapnr, UINT64_MAX, &runs, &n,
+				      &set, &img->err);
 	free(bm);
 	if (st == EXQ_OK)
 		st = n ? exq__image_set_runs(img, runs, n)

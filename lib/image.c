@@ -260,7 +260,11 @@ exq_status exq__image_set_runs(exq_image *img, const exq_run *runs, size_t n)
 			return exq__err_set(&img->err, EXQ_NOMEM,
 					    "out of memory for %zu runs", n);
 		memcpy(copy, runs, n * sizeof(*copy));
-		qsort(copy, n, sizeof(*copy), run_cmp);
+		for (i = 1; i < n && copy[i - 1].base_page <= copy[i].base_page;
+		     i++)
+			;
+		if (i < n) /* bitmaps give sorted runs: no sort for them */
+			qsort(copy, n, sizeof(*copy), run_cmp);
 	}
 	for (i = 0; i < n; i++) {
 		uint64_t end;
