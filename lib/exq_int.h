@@ -146,12 +146,18 @@ void exq__src_close(exq__source *src);
  *   read_page: copy the 4 KiB page with frame number pfn into page, or
  *              return EXQ_NODATA (not captured) or another error.
  *   close:     free img->fmt_priv (which may be NULL).
+ *   span:      optional (NULL: none). When page pfn and the pages after
+ *              it lie back to back, uncompressed, in img->src, set *off
+ *              to pfn's offset there and return how many do (>= 1);
+ *              return 0 otherwise (then read_page). Lets a pass over
+ *              every page read large blocks instead of pages.
  */
 struct exq__format {
 	const char *name;
 	exq_status (*probe)(exq_image *img);
 	exq_status (*read_page)(exq_image *img, uint64_t pfn, void *page);
 	void (*close)(exq_image *img);
+	uint64_t (*span)(exq_image *img, uint64_t pfn, uint64_t *off);
 };
 
 extern const struct exq__format exq__fmt_windmp32;
@@ -228,6 +234,12 @@ struct exq_image {
 	size_t nwarnings;
 	size_t warnings_dropped;
 	struct exq__pcache_slot *pcache; /* lazily allocated */
+	/* The last full DTB scan that chose nothing (dtb.c), so that asking
+	 * again (exq_dtb_scan after exq_vspace_open failed) does not read
+	 * every page twice; scan_modes: the modes it looked for. */
+	exq_dtb_candidate *scan_cache;
+	size_t scan_ncache;
+	unsigned scan_modes;
 };
 
 /* Record a non-fatal warning on the image (bounded; extra ones are
@@ -279,6 +291,13 @@ exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 /* True when page frame pfn is one the image holds (dtb.c; binary search
  * of the runs). */
 int exq__pfn_in_image(const exq_image *img, uint64_t pfn);
+
+/* Find a DTB for an image that names none and record it (dtb_source
+ * "scan"): the scan of exq_dtb_scan, first over the likely places only
+ * (low physical memory, where every Windows boot page directory lies, and
+ * the known boot CR3s), and over every page only when nothing there passes
+ * the tests. EXQ_NOTFOUND with a message when no candidate passes. */
+exq_status exq__dtb_find(exq_image *img);
 
 /* Test (dtb, paging) as a kernel DTB: fills c (counts, evidence bits it
  * can check by itself, score, accepted, reason). Reads a bounded number

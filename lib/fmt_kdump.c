@@ -891,6 +891,6 @@ static exq_status kdump_probe_top(exq_image *img)
 }
 
 const struct exq__format exq__fmt_elf = {"elf", elf_probe_top, vmc_read_page,
-					  vmc_close};
+					  vmc_close, NULL};
 const struct exq__format exq__fmt_kdump = {"kdump", kdump_probe_top,
-					    vmc_read_page, vmc_close};
+					    vmc_read_page, vmc_close, NULL};

@@ -478,6 +478,17 @@ static exq_status dmp_read_page(exq_image *img, uint64_t pfn, void *page)
 			     page, EXQ__PAGE_SIZE, &img->err);
 }
 
+static uint64_t dmp_span(exq_image *img, uint64_t pfn, uint64_t *off)
+{
+	struct dmp *d = img->fmt_priv;
+	const exq_run *r = img->info.runs;
+	size_t i = exq__run_find(r, img->info.nruns, pfn);
+	if (i == img->info.nruns)
+		return 0;
+	*off = d->run_off[i] + ((pfn - r[i].base_page) << EXQ__PAGE_SHIFT);
+	return r[i].page_count - (pfn - r[i].base_page);
+}
+
 /* ----------------------------------------------------------- triage */
 
 /* TRIAGE_DUMP32 / TRIAGE_DUMP64 after the header (DESIGN §4.1, §4.2):
@@ -792,6 +803,8 @@ exq_status exq__windmp_header_facts(exq_image *img, const uint8_t *h,
 }
 
 const struct exq__format exq__fmt_windmp32 = {"windmp32", probe32,
-					       dmp_read_page, dmp_close};
+					       dmp_read_page, dmp_close,
+					       dmp_span};
 const struct exq__format exq__fmt_windmp64 = {"windmp64", probe64,
-					       dmp_read_page, dmp_close};
+					       dmp_read_page, dmp_close,
+					       dmp_span};

@@ -40,6 +40,9 @@ static void image_reset(exq_image *img)
 	img->warnings_dropped = 0;
 	free(img->pcache);
 	img->pcache = NULL;
+	free(img->scan_cache);
+	img->scan_cache = NULL;
+	img->scan_ncache = 0;
 	memset(&img->info, 0, sizeof(img->info));
 	img->open = 0;
 }

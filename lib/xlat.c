@@ -416,22 +416,9 @@ exq_status exq_vspace_open(exq_vspace **out, exq_image *img)
 				    "arm64 address translation is not "
 				    "supported");
 	if (!(in->have & EXQ_HAVE_DTB)) {
-		exq_dtb_candidate *c = NULL;
-		size_t n = 0;
-		st = exq_dtb_scan(img, NULL, NULL, &c, &n);
+		st = exq__dtb_find(img); /* likely places first */
 		if (st != EXQ_OK)
-			return exq__err_ctx(&img->err, st, "DTB scan");
-		if (!n || !c[0].chosen) {
-			exq_dtb_candidates_free(c);
-			return exq__err_set(
-			    &img->err, EXQ_NOTFOUND,
-			    "no DTB: the image names none and the scan "
-			    "found no page directory that maps kernel "
-			    "space (%zu candidate%s rejected; see 'exq "
-			    "scan')",
-			    n, n == 1 ? "" : "s");
-		}
-		exq_dtb_candidates_free(c);
+			return st;
 	}
 	if (in->paging == EXQ_PAGING_UNKNOWN) {
 		exq_paging p;
