@@ -142,7 +142,7 @@ static int selfmap_va_ok(exq_image *img, exq_paging paging, uint64_t dtb,
 			 uint64_t va, uint64_t want_pfn)
 {
 	exq_xlat x;
-	if (exq__walk(img, paging, dtb, va, &x, NULL) != EXQ_OK)
+	if (exq__walk(img, paging, dtb, va, &x) != EXQ_OK)
 		return 0;
 	return (x.pa >> 12) == want_pfn;
 }

@@ -94,6 +94,11 @@ struct exq__source {
 	const struct exq__source_ops *ops;
 	uint64_t size; /* bytes the source yields */
 	void *priv;
+	/* The whole source in memory (the mem source), else NULL: readers
+	 * may then point into it instead of copying (exq__page_ref). Files
+	 * are not mapped: a file that shrinks while open must stay an EXQ_IO
+	 * error, not a SIGBUS. */
+	const uint8_t *base;
 };
 
 exq_status exq__src_file_open(exq__source **out, const char *path,
@@ -207,7 +212,7 @@ exq_status exq__windmp_header_facts(exq_image *img, const uint8_t *h,
 
 /* Small direct-mapped cache of physical pages (page-table walks read the
  * same few pages over and over). */
-#define EXQ__PCACHE_SLOTS 256
+#define EXQ__PCACHE_SLOTS 1024 /* 4 MiB, touched only as slots fill */
 struct exq__pcache_slot {
 	uint64_t pfn;
 	int valid;
@@ -240,6 +245,10 @@ struct exq_image {
 	exq_dtb_candidate *scan_cache;
 	size_t scan_ncache;
 	unsigned scan_modes;
+	/* exq__page_ref on a source in memory: the last span the format
+	 * gave (zc_pages pages from zc_pfn at offset zc_off), checked to lie
+	 * inside the source. */
+	uint64_t zc_pfn, zc_pages, zc_off;
 };
 
 /* Record a non-fatal warning on the image (bounded; extra ones are
@@ -265,28 +274,25 @@ exq_status exq__bitmap_runs(const uint8_t *bm, uint64_t nbits,
 			    uint64_t max_pages, exq_run **out, size_t *nout,
 			    uint64_t *nset, exq__err *err);
 
+/* Page pfn inside the image's page cache, without a copy: *page stays
+ * valid until the next read through the cache (exq__page_ref,
+ * exq__read_page, exq_read_phys, any virtual read) on this image. */
+exq_status exq__page_ref(exq_image *img, uint64_t pfn, const uint8_t **page);
+
 /* Read one whole page through the page cache. */
 exq_status exq__read_page(exq_image *img, uint64_t pfn, void *page);
 
 /* ------------------------------------ virtual addresses (xlat.c, dtb.c) */
 
-/* Page-table pages last read at each level of a walk, in front of the
- * image's page cache (a walk touches the same few tables over and over;
- * this saves the page copy). Owned by a vspace; NULL = read every time. */
-struct exq__ptcache {
-	uint64_t pfn[EXQ_XLAT_MAX_LEVELS];
-	int valid[EXQ_XLAT_MAX_LEVELS];
-	uint8_t data[EXQ_XLAT_MAX_LEVELS][EXQ__PAGE_SIZE];
-};
-
 /* The DTB as the walker uses it (PAE: 32-byte aligned below 4 GiB; x86:
  * page aligned below 4 GiB; x64: bits 12..51, PCID bits dropped). */
 uint64_t exq__dtb_mask(exq_paging paging, uint64_t dtb);
 
-/* One page-table walk (xlat.c), without TLB. Writes *out (levels read so
- * far also on NOTPRESENT / NODATA) and a message on img->err on failure. */
+/* One page-table walk (xlat.c), without TLB; table pages are read in
+ * place in the image's page cache. Writes *out (levels read so far also
+ * on NOTPRESENT / NODATA) and a message on img->err on failure. */
 exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
-		     uint64_t va, exq_xlat *out, struct exq__ptcache *ptc);
+		     uint64_t va, exq_xlat *out);
 
 /* True when page frame pfn is one the image holds (dtb.c; binary search
  * of the runs). */

@@ -456,6 +456,41 @@ static void truncated_bitmaps(void **state)
 	}
 }
 
+
+/* exq__page_ref: a dump in memory is read in place (no copy), a gzip'd one
+ * through the page cache; both give the page's bytes; pages not stored
+ * are NODATA. */
+static void page_ref_in_place(void **state)
+{
+	size_t len, glen;
+	uint8_t *b = t_make_full(&H32, RUNS, 3, &len);
+	uint8_t *g = t_gzip(b, len, &glen);
+	uint8_t want[4096];
+	const uint8_t *p, *q;
+	exq_image *img = open_buf(b, len, EXQ_OK), *gz = open_buf(g, glen, EXQ_OK);
+	(void)state;
+	/* run 1 (0x100) starts after the header and run 0's 0x9e pages */
+	assert_int_equal(exq__page_ref(img, 0x101, &p), EXQ_OK);
+	assert_ptr_equal(p, b + 0x1000 + (0x9e + 1) * 4096);
+	t_fill_page(0x101, want);
+	assert_memory_equal(p, want, 4096);
+	assert_int_equal(exq__page_ref(img, 0x201, &p), EXQ_OK); /* another run */
+	assert_ptr_equal(p, b + 0x1000 + (0x9e + 0x40 + 1) * 4096);
+	assert_int_equal(exq__page_ref(img, 0x9f, &p), EXQ_NODATA);
+	assert_int_equal(exq__page_ref(gz, 0x101, &q), EXQ_OK);
+	assert_true(q < g || q >= g + glen);
+	assert_memory_equal(q, want, 4096);
+	exq_image_free(img);
+	/* truncated in memory: the cut page is not pointed at */
+	img = open_buf(b, 0x1000 + 0x10 * 4096 + 100, EXQ_OK);
+	assert_int_equal(exq__page_ref(img, 0x10, &p), EXQ_OK);
+	assert_int_equal(exq__page_ref(img, 0x11, &p), EXQ_NODATA);
+	exq_image_free(img);
+	exq_image_free(gz);
+	free(g);
+	free(b);
+}
+
 static void not_a_dump(void **state)
 {
 	uint8_t small[100];
@@ -501,6 +536,7 @@ int main(void)
 		cmocka_unit_test(summary64),
 		cmocka_unit_test(truncated_full),
 		cmocka_unit_test(truncated_bitmaps),
+		cmocka_unit_test(page_ref_in_place),
 		cmocka_unit_test(not_a_dump),
 		cmocka_unit_test(overrides),
 	};
