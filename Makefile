@@ -5,7 +5,7 @@
 #   make test        deps, build, unit tests + CLI golden tests
 #   make check       the same tests under ASan+UBSan in build-check/
 #   make demo        deps, build, run exq on a bundled fixture
-#   make bench       benchmarks (writes nothing to git by itself)
+#   make bench       benchmarks: writes tests/bench/RESULTS.md (not in make test)
 #   make fuzz        libFuzzer targets (clang-14) over tests/fuzz/corpus,
 #                    FUZZ_TIME seconds each, in build-fuzz/
 #   make install     PREFIX=/usr/local DESTDIR=  (header, libs, exq.pc, CLI)
@@ -167,7 +167,7 @@ demo:
 bench:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+	@BUILD=$(BUILD) sh tests/bench/run.sh
 
 install: lib cli
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGDIR)
