@@ -76,7 +76,10 @@ SHARED := $(BUILD)/libexq.so.$(VERSION)
 SONAME := libexq.so.$(SOMAJOR)
 CLI := $(BUILD)/exq
 
-LIB_LIBS := $(ZLIB_LIBS) $(KDUMP_LIBS)
+# --as-needed: libexq loads libkdumpfile itself (dlopen) on the first page
+# that needs it, so exq and libexq.so do not pull it in at start-up; the
+# tests that call it directly (the oracle) still link it.
+LIB_LIBS := -Wl,--as-needed $(ZLIB_LIBS) $(KDUMP_LIBS) $(if $(filter 1,$(WITH_KDUMPFILE)),-ldl)
 
 .PHONY: all lib cli tests tools test check demo deps bench install uninstall clean help
 .DEFAULT_GOAL := all
