@@ -132,6 +132,11 @@ win7pae  dmp32-kernel:first-page-eof          3  HeaderSize
 win7pae  dmp32-kernel:zero-pages              3  Pages|[Bb]itmap
 win7pae  dmp32-kernel:short-header            3  [Hh]eader
 win7pae  dmp32-kernel:short-subheader         3  [Hh]eader|[Ss]ummary|SDMP|[Bb]itmap
+# SUMMARY_DUMP64 (PAGEDU64 kernel dump), the same way
+win10x64 dmp64-kernel:truncated-body          0  dump truncated: 0x[0-9a-f]+ of 0x[0-9a-f]+ pages present
+win10x64 dmp64-kernel:bitmap-eof              3  BitmapSize
+win10x64 dmp64-kernel:first-page-eof          3  HeaderSize
+win10x64 dmp64-kernel:short-subheader         3  [Hh]eader|[Ss]ummary|SDMP|[Bb]itmap
 # bitmap dump header that lies, both widths
 win7pae  dmp32-bitmap:truncated-body          0  dump truncated: 0x[0-9a-f]+ of 0x[0-9a-f]+ pages present
 win10x64 dmp64-bitmap:truncated-body          0  dump truncated: 0x[0-9a-f]+ of 0x[0-9a-f]+ pages present
