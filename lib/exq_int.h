@@ -279,6 +279,28 @@ exq_status exq__bitmap_runs(const uint8_t *bm, uint64_t nbits,
  * exq__read_page, exq_read_phys, any virtual read) on this image. */
 exq_status exq__page_ref(exq_image *img, uint64_t pfn, const uint8_t **page);
 
+/* exq__page_ref's hits, inline (page-table walks call it per level):
+ * the last span of a source in memory, or the page cache's slot. */
+static inline exq_status exq__page_ref_hot(exq_image *img, uint64_t pfn,
+					   const uint8_t **page)
+{
+	if (img->src->base) {
+		if (pfn - img->zc_pfn < img->zc_pages) {
+			*page = img->src->base + img->zc_off +
+				((pfn - img->zc_pfn) << EXQ__PAGE_SHIFT);
+			return EXQ_OK;
+		}
+	} else if (img->pcache) {
+		const struct exq__pcache_slot *sl =
+			&img->pcache[pfn % EXQ__PCACHE_SLOTS];
+		if (sl->valid && sl->pfn == pfn) {
+			*page = sl->data;
+			return EXQ_OK;
+		}
+	}
+	return exq__page_ref(img, pfn, page);
+}
+
 /* Read one whole page through the page cache. */
 exq_status exq__read_page(exq_image *img, uint64_t pfn, void *page);
 

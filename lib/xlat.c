@@ -143,7 +143,7 @@ static exq_status read_entry(exq_image *img, uint64_t epa, unsigned esize,
 {
 	const uint8_t *page;
 	size_t off = (size_t)(epa & (EXQ__PAGE_SIZE - 1));
-	exq_status st = exq__page_ref(img, epa >> EXQ__PAGE_SHIFT, &page);
+	exq_status st = exq__page_ref_hot(img, epa >> EXQ__PAGE_SHIFT, &page);
 	if (st != EXQ_OK)
 		return st;
 	*e = esize == 8 ? exq__le64(page + off) : exq__le32(page + off);
@@ -499,7 +499,7 @@ exq_status exq_read_virt(exq_vspace *vs, uint64_t va, void *buf, size_t len,
 		st = xlat_page(vs, cur, &ppn);
 		if (st != EXQ_OK)
 			break;
-		st = exq__page_ref(vs->img, ppn, &page); /* no page copy */
+		st = exq__page_ref_hot(vs->img, ppn, &page); /* no copy */
 		if (st != EXQ_OK) {
 			if (st == EXQ_NODATA)
 				exq__err_set(
