@@ -9,27 +9,29 @@
  * and the last 32 KiB of output before it — the history a deflate decoder
  * needs to resume there (the idea of zlib's examples/zran.c; the code is
  * ours). Deflate blocks can be long (gzip -1 of zero-heavy memory writes
- * blocks of 4-7 MiB of output), so when a span passes inside a block the
- * point is instead a copy of the whole decoder (inflateCopy: its Huffman
- * tables, bit buffer and own 32 KiB window) taken between two inflate
- * calls; restoring it is inflateCopy back. Either way points sit about a
- * span apart whatever the block sizes. A read restores the nearest point
- * at or before the wanted offset and inflates forward.
+ * blocks of 4-7 MiB of output), so when a point is half a span overdue
+ * inside a block, the point is instead a copy of the whole decoder
+ * (inflateCopy: its Huffman tables, bit buffer and own 32 KiB window)
+ * taken between two inflate calls; restoring it is inflateCopy back.
+ * Either way points sit at most 1.5 spans apart whatever the block
+ * sizes. A read restores the nearest point at or before the wanted
+ * offset and inflates forward.
  *
  * Memory bound. Points start GZ_SPAN (1 MiB) apart; when GZ_MAX_POINTS
- * (1024) are stored, every other one is dropped and the span doubles, so
- * points stay about a span apart, a cache miss inflates about a span at
- * most, and the index never holds more than 1024 points. Windows are
+ * (1024) are stored, or their windows and decoder copies would pass
+ * GZ_MAX_BYTES (32 MiB; a copy is counted as GZ_COPY_COST, its 32 KiB
+ * window and zlib's ~7 KiB state), every other one is dropped and the span
+ * doubles, so points stay about a span apart, a cache miss inflates about
+ * a span at most, and the index never holds more than 32 MiB. Windows are
  * stored raw: compressing them would save memory but cost time on every
  * restore. For any input:
- *   points       <= 1024 x (32 KiB window, or a decoder copy: 32 KiB
- *                   window + ~7 KiB state)  <= 39 MiB
- *   point table     1024 x 48 B                 = 48 KiB
+ *   points       <= 32 MiB (1024 windows, or about 800 decoder copies)
+ *   point table     1024 x 56 B                 = 56 KiB
  *   read cache      GZ_SLOTS x GZ_BLOCK         = 2 MiB
  *   input buffer    GZ_CHUNK                    = 64 KiB
  *   zlib inflate state (~7 KiB + its 32 KiB window), the 32 KiB output
  *   ring used only during open
- * i.e. under 42 MiB whatever the stream's size. No buffer grows with the
+ * i.e. under 35 MiB whatever the stream's size. No buffer grows with the
  * stream.
  */
 #include "exq_int.h"
@@ -43,6 +45,8 @@
 #define GZ_SLOTS 32	    /* cache slots (2 MiB), least recently used evicted */
 #define GZ_SPAN (1u << 20)  /* first distance between access points */
 #define GZ_MAX_POINTS 1024u /* cap on access points (see the bound above) */
+#define GZ_MAX_BYTES (32u << 20) /* cap on their windows and decoder copies */
+#define GZ_COPY_COST (40u << 10) /* a decoder copy: window + inflate state */
 #define GZ_MAX_SPAN ((uint64_t)1 << 40) /* largest span a caller may ask */
 
 /* gzip header flags (RFC 1952 §2.3.1). */
@@ -62,6 +66,7 @@ struct gzi_point {
 	z_stream *zs;	 /* inside a block: the decoder as it was at out,
 			  * having consumed the input before in (window and
 			  * bits unused); NULL at a block boundary */
+	uint32_t cost;	 /* bytes counted against GZ_MAX_BYTES */
 };
 
 /* Buffered reader over the inner source. */
@@ -87,6 +92,7 @@ struct gzi {
 	struct gzi_in in;
 	struct gzi_point *pts;
 	size_t npts, maxpts;
+	uint64_t pt_bytes; /* sum of the points' cost */
 	uint64_t span;
 	uint64_t members;
 	uint64_t size; /* total uncompressed bytes */
@@ -359,6 +365,7 @@ static void gzi_thin(struct gzi *g)
 	size_t i, k = 0;
 	for (i = 0; i < g->npts; i++) {
 		if (i % 2) {
+			g->pt_bytes -= g->pts[i].cost;
 			point_free(&g->pts[i]);
 			continue;
 		}
@@ -389,12 +396,16 @@ static exq_status gzi_maybe_point(struct gzi *g, const struct gzi_build *b,
 	struct gzi_point *p;
 	uint64_t hist = b->out - b->mout;
 	size_t wlen = hist < GZ_WSIZE ? (size_t)hist : GZ_WSIZE;
+	uint32_t cost = mid ? GZ_COPY_COST : (uint32_t)wlen;
 	if (g->npts && b->out - g->pts[g->npts - 1].out < g->span)
 		return EXQ_OK;
-	if (g->npts == g->maxpts) {
+	while (g->npts == g->maxpts || g->pt_bytes + cost > GZ_MAX_BYTES) {
+		size_t before = g->npts;
 		gzi_thin(g);
 		if (b->out - g->pts[g->npts - 1].out < g->span)
 			return EXQ_OK;
+		if (g->npts == before) /* one point left: cannot thin */
+			break;
 	}
 	p = &g->pts[g->npts];
 	p->window = NULL;
@@ -419,6 +430,8 @@ static exq_status gzi_maybe_point(struct gzi *g, const struct gzi_build *b,
 		ring_copy(b, p->window, wlen);
 	}
 	p->out = b->out;
+	p->cost = cost;
+	g->pt_bytes += cost;
 	p->in = in_off(&g->in);
 	p->member = b->member;
 	p->wlen = (uint32_t)wlen;
@@ -458,8 +471,13 @@ static exq_status gzi_build_member(struct gzi *g, struct gzi_build *b,
 		if ((s->data_type & 128) && !(s->data_type & 64))
 			st = gzi_maybe_point(g, b, (unsigned)s->data_type & 7,
 					     0, err);
-		else if (!(s->data_type & 128) && produced)
-			st = gzi_maybe_point(g, b, 0, 1, err); /* in a block */
+		else if (!(s->data_type & 128) && produced && g->npts &&
+			 b->out - g->pts[g->npts - 1].out >=
+				 g->span + g->span / 2)
+			/* inside a block half a span past a due point: the
+			 * block is long, take a decoder copy (block ends,
+			 * cheaper, win when they come soon enough) */
+			st = gzi_maybe_point(g, b, 0, 1, err);
 	}
 	return st;
 }
