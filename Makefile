@@ -7,7 +7,7 @@
 #   make test-full   the same with every world x container x command (CI)
 #   make check       the same tests under ASan+UBSan in build-check/
 #   make demo        deps, build, run exq on a bundled fixture
-#   make bench       benchmarks (writes nothing to git by itself)
+#   make bench       benchmarks: writes tests/bench/RESULTS.md (not in make test)
 #   make fuzz        libFuzzer targets (clang-14) over tests/fuzz/corpus,
 #                    FUZZ_TIME seconds each, in build-fuzz/
 #   make install     PREFIX=/usr/local DESTDIR=  (header, libs, exq.pc, CLI,
@@ -82,7 +82,10 @@ SHARED := $(BUILD)/libexq.so.$(VERSION)
 SONAME := libexq.so.$(SOMAJOR)
 CLI := $(BUILD)/exq
 
-LIB_LIBS := $(ZLIB_LIBS) $(KDUMP_LIBS)
+# --as-needed: libexq loads libkdumpfile itself (dlopen) on the first page
+# that needs it, so exq and libexq.so do not pull it in at start-up; the
+# tests that call it directly (the oracle) still link it.
+LIB_LIBS := -Wl,--as-needed $(ZLIB_LIBS) $(KDUMP_LIBS) $(if $(filter 1,$(WITH_KDUMPFILE)),-ldl)
 
 .PHONY: all lib cli tests tools test test-full check demo deps bench install uninstall clean help
 .DEFAULT_GOAL := all
@@ -185,7 +188,7 @@ demo:
 bench:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+	@BUILD=$(BUILD) sh tests/bench/run.sh
 
 install: lib cli
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGDIR)

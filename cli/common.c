@@ -576,6 +576,20 @@ exq_status cli_find_dtb(const struct opts *o, exq_image *img,
 	*n = 0;
 	if (in->have & EXQ_HAVE_DTB)
 		return EXQ_OK;
+	if (!o->verbose) {
+		/* The library looks in the likely places first and reads
+		 * every page only when nothing there passes; -v lists every
+		 * candidate, so it always scans all. */
+		exq_vspace *vs = NULL;
+		exq_status st = exq_vspace_open(&vs, img);
+		exq_vspace_free(vs);
+		if (st == EXQ_OK)
+			return EXQ_OK;
+		if (st != EXQ_NOTFOUND)
+			return st;
+		/* not found: the scan below lists the rejected candidates
+		 * (the image kept them: no second pass) */
+	}
 	return cli_dtb_scan(o, img, cands, n);
 }
 

@@ -18,6 +18,7 @@
  */
 #include "exq_int.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,18 +37,8 @@
 
 int exq__pfn_in_image(const exq_image *img, uint64_t pfn)
 {
-	size_t lo = 0, hi = img->info.nruns;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const exq_run *r = &img->info.runs[mid];
-		if (pfn < r->base_page)
-			hi = mid;
-		else if (pfn - r->base_page >= r->page_count)
-			lo = mid + 1;
-		else
-			return 1;
-	}
-	return 0;
+	return exq__run_find(img->info.runs, img->info.nruns, pfn) !=
+	       img->info.nruns;
 }
 
 /* ------------------------------------------------------- evaluation */
@@ -152,7 +143,7 @@ static int selfmap_va_ok(exq_image *img, exq_paging paging, uint64_t dtb,
 			 uint64_t va, uint64_t want_pfn)
 {
 	exq_xlat x;
-	if (exq__walk(img, paging, dtb, va, &x, NULL) != EXQ_OK)
+	if (exq__walk(img, paging, dtb, va, &x) != EXQ_OK)
 		return 0;
 	return (x.pa >> 12) == want_pfn;
 }
@@ -462,6 +453,16 @@ static void scan_pdpt_groups(struct scan *s, const uint8_t *page, uint64_t pfn)
 	for (off = 0; off < EXQ__PAGE_SIZE; off += 32) {
 		struct group g;
 		int k, ok = 1;
+		/* Cheap prefilter, without branches on the data: all four
+		 * present, no bits above 51 (random or text data almost
+		 * never passes, and page tables are rare). */
+		uint64_t e0 = exq__le64(page + off), e1 = exq__le64(page + off + 8),
+			 e2 = exq__le64(page + off + 16),
+			 e3 = exq__le64(page + off + 24);
+		if (__builtin_expect(!((e0 & e1 & e2 & e3 & E_P) &
+				       (((e0 | e1 | e2 | e3) >> 52) == 0)),
+				     1))
+			continue;
 		for (k = 0; k < 4 && ok; k++) {
 			uint64_t e = exq__le64(page + off + 8 * k);
 			ok = (e & E_P) && !(e >> 52) &&
@@ -495,52 +496,97 @@ static void scan_page(struct scan *s, const uint8_t *page, uint64_t pfn)
 			add_cand(s, EXQ_PAGING_X86, pa, EXQ_DTB_EV_SELFMAP);
 	}
 	if (s->want_x64) {
-		unsigned i;
-		for (i = 256; i < 512; i++) {
-			uint64_t e = exq__le64(page + 8 * i);
-			if ((e & E_P) && (e & PFN64) == pa) {
-				add_cand(s, EXQ_PAGING_X64, pa,
-					 EXQ_DTB_EV_SELFMAP);
-				break;
-			}
-		}
+		/* a kernel-half PML4 entry naming this page, present:
+		 * (e ^ (pa|P)) & (PFN|P) == 0, looked for without branches */
+		unsigned i, hit = 0;
+		for (i = 256; i < 512; i++)
+			hit |= ((exq__le64(page + 8 * i) ^ (pa | E_P)) &
+				(PFN64 | E_P)) == 0;
+		if (__builtin_expect(hit, 0))
+			add_cand(s, EXQ_PAGING_X64, pa, EXQ_DTB_EV_SELFMAP);
 	}
 }
 
-/* The sequential pass: every page of every run, once, in order. */
-static exq_status scan_pass(struct scan *s, exq_progress_fn progress, void *arg)
+/* The sequential pass: every page of every run below limit_pfn, once, in
+ * order. Pages stored back to back in the source (raw, Windows dumps) are
+ * read BLOCK_PAGES at a time straight from it, with sequential read-ahead
+ * advice; others (compressed kdump pages) one page at a time. */
+#define BLOCK_PAGES 256 /* 1 MiB */
+
+static exq_status scan_pages(struct scan *s, uint8_t *buf, uint64_t pfn,
+			     uint64_t n)
 {
 	exq_image *img = s->img;
-	uint8_t *page = malloc(EXQ__PAGE_SIZE);
-	uint64_t done = 0, total = img->info.pages_present;
+	uint64_t off = 0, span = 0, i;
+	exq_status st;
+	if (img->fmt->span)
+		span = img->fmt->span(img, pfn, &off);
+	if (span >= n) {
+		st = exq__src_read(img->src, off, buf,
+				   (size_t)(n << EXQ__PAGE_SHIFT), &img->err);
+		if (st != EXQ_OK)
+			return exq__err_ctx(&img->err, st,
+					    "reading pages 0x%llx..0x%llx",
+					    (unsigned long long)pfn,
+					    (unsigned long long)(pfn + n - 1));
+		for (i = 0; i < n; i++)
+			scan_page(s, buf + (i << EXQ__PAGE_SHIFT), pfn + i);
+		return EXQ_OK;
+	}
+	for (i = 0; i < n; i++) {
+		st = img->fmt->read_page(img, pfn + i, buf);
+		if (st == EXQ_NODATA)
+			continue;
+		if (st != EXQ_OK)
+			return exq__err_ctx(&img->err, st,
+					    "reading page 0x%llx",
+					    (unsigned long long)(pfn + i));
+		scan_page(s, buf, pfn + i);
+	}
+	return EXQ_OK;
+}
+
+static exq_status scan_pass(struct scan *s, uint64_t limit_pfn,
+			    exq_progress_fn progress, void *arg)
+{
+	exq_image *img = s->img;
+	uint8_t *buf = malloc((size_t)BLOCK_PAGES << EXQ__PAGE_SHIFT);
+	uint64_t done = 0, total = 0;
 	size_t r;
+	int fd = exq__src_fd(img->src);
 	exq_status st = EXQ_OK;
-	if (!page)
+	if (!buf)
 		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	for (r = 0; r < img->info.nruns; r++) {
+		const exq_run *run = &img->info.runs[r];
+		if (run->base_page < limit_pfn)
+			total += run->page_count < limit_pfn - run->base_page
+					 ? run->page_count
+					 : limit_pfn - run->base_page;
+	}
+	if (fd >= 0 && limit_pfn == UINT64_MAX)
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (r = 0; r < img->info.nruns && st == EXQ_OK; r++) {
 		const exq_run *run = &img->info.runs[r];
-		uint64_t p;
-		for (p = 0; p < run->page_count; p++, done++) {
-			uint64_t pfn = run->base_page + p;
-			if (progress && done % PROGRESS_EVERY == 0)
+		uint64_t p, end = run->page_count;
+		if (run->base_page >= limit_pfn)
+			break;
+		if (end > limit_pfn - run->base_page)
+			end = limit_pfn - run->base_page;
+		for (p = 0; p < end && st == EXQ_OK;) {
+			uint64_t n = end - p < BLOCK_PAGES ? end - p : BLOCK_PAGES;
+			if (progress)
 				progress(arg, done, total);
-			st = img->fmt->read_page(img, pfn, page);
-			if (st == EXQ_NODATA) {
-				st = EXQ_OK;
-				continue;
-			}
-			if (st != EXQ_OK) {
-				exq__err_ctx(&img->err, st,
-					     "reading page 0x%llx",
-					     (unsigned long long)pfn);
-				break;
-			}
-			scan_page(s, page, pfn);
+			st = scan_pages(s, buf, run->base_page + p, n);
+			p += n;
+			done += n;
 		}
 	}
+	if (fd >= 0 && limit_pfn == UINT64_MAX)
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
 	if (progress && st == EXQ_OK)
 		progress(arg, total, total);
-	free(page);
+	free(buf);
 	return st;
 }
 
@@ -675,21 +721,58 @@ static void record(exq_image *img, const exq_dtb_candidate *w)
 					: EXQ_MACHINE_X86;
 }
 
-exq_status exq_dtb_scan(exq_image *img, exq_progress_fn progress, void *arg,
-			exq_dtb_candidate **out, size_t *n)
+static unsigned modes_key(const struct scan *s)
+{
+	return 1u | (unsigned)s->want_pae << 1 | (unsigned)s->want_x86 << 2 |
+	       (unsigned)s->want_x64 << 3;
+}
+
+/* A full scan that chose nothing is kept on the image; a copy of it. */
+static exq_status from_cache(exq_image *img, const struct scan *s,
+			     exq_dtb_candidate **out, size_t *n)
+{
+	exq_dtb_candidate *c;
+	if (!img->scan_cache || img->scan_modes != modes_key(s))
+		return EXQ__NOPROBE;
+	c = malloc((img->scan_ncache ? img->scan_ncache : 1) * sizeof(*c));
+	if (!c)
+		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	memcpy(c, img->scan_cache, img->scan_ncache * sizeof(*c));
+	*out = c;
+	*n = img->scan_ncache;
+	return EXQ_OK;
+}
+
+static void to_cache(exq_image *img, const struct scan *s)
+{
+	free(img->scan_cache);
+	img->scan_cache = malloc((s->nc ? s->nc : 1) * sizeof(*s->c));
+	img->scan_ncache = 0;
+	if (!img->scan_cache)
+		return;
+	memcpy(img->scan_cache, s->c, s->nc * sizeof(*s->c));
+	img->scan_ncache = s->nc;
+	img->scan_modes = modes_key(s);
+}
+
+/* One scan over the pages below limit_pfn (UINT64_MAX: all). */
+static exq_status scan_run(exq_image *img, uint64_t limit_pfn,
+			   exq_progress_fn progress, void *arg,
+			   exq_dtb_candidate **out, size_t *n)
 {
 	struct scan s;
 	exq_status st;
-	if (!img || !out || !n)
-		return EXQ_INVALID;
-	if (!img->open)
-		return exq__err_set(&img->err, EXQ_INVALID, "image not open");
 	memset(&s, 0, sizeof(s));
 	s.img = img;
 	scan_modes(&s);
+	if (limit_pfn == UINT64_MAX) {
+		st = from_cache(img, &s, out, n);
+		if (st != EXQ__NOPROBE)
+			return st;
+	}
 	st = scan_alloc(&s);
 	if (st == EXQ_OK)
-		st = scan_pass(&s, progress, arg);
+		st = scan_pass(&s, limit_pfn, progress, arg);
 	if (st == EXQ_OK)
 		st = scan_finish(&s);
 	if (st == EXQ_OK)
@@ -709,10 +792,56 @@ exq_status exq_dtb_scan(exq_image *img, exq_progress_fn progress, void *arg,
 	if (s.nc && s.c[0].accepted) {
 		s.c[0].chosen = 1;
 		record(img, &s.c[0]);
+	} else if (limit_pfn == UINT64_MAX) {
+		to_cache(img, &s);
 	}
 	exq__err_clear(&img->err);
 	*out = s.c;
 	*n = s.nc;
+	return EXQ_OK;
+}
+
+exq_status exq_dtb_scan(exq_image *img, exq_progress_fn progress, void *arg,
+			exq_dtb_candidate **out, size_t *n)
+{
+	if (!img || !out || !n)
+		return EXQ_INVALID;
+	if (!img->open)
+		return exq__err_set(&img->err, EXQ_INVALID, "image not open");
+	return scan_run(img, UINT64_MAX, progress, arg, out, n);
+}
+
+/* The likely places: the first 64 MiB of physical memory hold the boot
+ * page directories of every Windows version (XP 0x319000 … 10 x64
+ * 0x1aa000-ish); the known boot CR3s are among them. */
+#define QUICK_PFNS (64ull << (20 - EXQ__PAGE_SHIFT))
+
+exq_status exq__dtb_find(exq_image *img)
+{
+	exq_dtb_candidate *c = NULL;
+	size_t n = 0;
+	const exq_run *last = img->info.nruns
+				      ? &img->info.runs[img->info.nruns - 1]
+				      : NULL;
+	int whole = !last || last->base_page + last->page_count <= QUICK_PFNS;
+	exq_status st = scan_run(img, QUICK_PFNS, NULL, NULL, &c, &n);
+	if (st == EXQ_OK && !(n && c[0].chosen) && !whole) {
+		exq_dtb_candidates_free(c);
+		c = NULL;
+		st = scan_run(img, UINT64_MAX, NULL, NULL, &c, &n);
+	}
+	if (st != EXQ_OK)
+		return exq__err_ctx(&img->err, st, "DTB scan");
+	if (!n || !c[0].chosen) {
+		exq_dtb_candidates_free(c);
+		return exq__err_set(&img->err, EXQ_NOTFOUND,
+				    "no DTB: the image names none and the scan "
+				    "found no page directory that maps kernel "
+				    "space (%zu candidate%s rejected; see 'exq "
+				    "scan')",
+				    n, n == 1 ? "" : "s");
+	}
+	exq_dtb_candidates_free(c);
 	return EXQ_OK;
 }
 

@@ -95,6 +95,11 @@ struct exq__source {
 	const struct exq__source_ops *ops;
 	uint64_t size; /* bytes the source yields */
 	void *priv;
+	/* The whole source in memory (the mem source), else NULL: readers
+	 * may then point into it instead of copying (exq__page_ref). Files
+	 * are not mapped: a file that shrinks while open must stay an EXQ_IO
+	 * error, not a SIGBUS. */
+	const uint8_t *base;
 };
 
 exq_status exq__src_file_open(exq__source **out, const char *path,
@@ -147,12 +152,18 @@ void exq__src_close(exq__source *src);
  *   read_page: copy the 4 KiB page with frame number pfn into page, or
  *              return EXQ_NODATA (not captured) or another error.
  *   close:     free img->fmt_priv (which may be NULL).
+ *   span:      optional (NULL: none). When page pfn and the pages after
+ *              it lie back to back, uncompressed, in img->src, set *off
+ *              to pfn's offset there and return how many do (>= 1);
+ *              return 0 otherwise (then read_page). Lets a pass over
+ *              every page read large blocks instead of pages.
  */
 struct exq__format {
 	const char *name;
 	exq_status (*probe)(exq_image *img);
 	exq_status (*read_page)(exq_image *img, uint64_t pfn, void *page);
 	void (*close)(exq_image *img);
+	uint64_t (*span)(exq_image *img, uint64_t pfn, uint64_t *off);
 };
 
 extern const struct exq__format exq__fmt_windmp32;
@@ -202,7 +213,7 @@ exq_status exq__windmp_header_facts(exq_image *img, const uint8_t *h,
 
 /* Small direct-mapped cache of physical pages (page-table walks read the
  * same few pages over and over). */
-#define EXQ__PCACHE_SLOTS 256
+#define EXQ__PCACHE_SLOTS 1024 /* 4 MiB, touched only as slots fill */
 struct exq__pcache_slot {
 	uint64_t pfn;
 	int valid;
@@ -229,43 +240,93 @@ struct exq_image {
 	size_t nwarnings;
 	size_t warnings_dropped;
 	struct exq__pcache_slot *pcache; /* lazily allocated */
+	/* The last full DTB scan that chose nothing (dtb.c), so that asking
+	 * again (exq_dtb_scan after exq_vspace_open failed) does not read
+	 * every page twice; scan_modes: the modes it looked for. */
+	exq_dtb_candidate *scan_cache;
+	size_t scan_ncache;
+	unsigned scan_modes;
+	/* exq__page_ref on a source in memory: the last span the format
+	 * gave (zc_pages pages from zc_pfn at offset zc_off), checked to lie
+	 * inside the source. */
+	uint64_t zc_pfn, zc_pages, zc_off;
 };
 
 /* Record a non-fatal warning on the image (bounded; extra ones are
  * counted, not stored). */
 void exq__warn(exq_image *img, const char *fmt, ...) EXQ__PRINTF(2, 3);
 
-/* Set img->runs/info from an array of runs (copied), sorting and checking
- * that they do not overlap. */
+/* Set img->runs/info from an array of runs (copied), sorting them (unless
+ * already sorted) and checking that they do not overlap and end below
+ * 2^52. */
 exq_status exq__image_set_runs(exq_image *img, const exq_run *runs,
 			       size_t n);
+
+/* The index of the run holding page pfn in runs[n] (sorted, disjoint),
+ * or n when none does (runs.c: the one run search of the formats). */
+size_t exq__run_find(const exq_run *runs, size_t n, uint64_t pfn);
+
+/* Runs of the set bits [0, nbits) of bm (bit i = byte i/8, bit i%8),
+ * ascending and merged, built a 64-bit word at a time; only the first
+ * max_pages set bits become runs (a truncated dump holds no more), while
+ * *nset counts all of them. *out (malloc'd, NULL when no bit is set) and
+ * *nout, *nset are written on success; EXQ_NOMEM otherwise. */
+exq_status exq__bitmap_runs(const uint8_t *bm, uint64_t nbits,
+			    uint64_t max_pages, exq_run **out, size_t *nout,
+			    uint64_t *nset, exq__err *err);
+
+/* Page pfn inside the image's page cache, without a copy: *page stays
+ * valid until the next read through the cache (exq__page_ref,
+ * exq__read_page, exq_read_phys, any virtual read) on this image. */
+exq_status exq__page_ref(exq_image *img, uint64_t pfn, const uint8_t **page);
+
+/* exq__page_ref's hits, inline (page-table walks call it per level):
+ * the last span of a source in memory, or the page cache's slot. */
+static inline exq_status exq__page_ref_hot(exq_image *img, uint64_t pfn,
+					   const uint8_t **page)
+{
+	if (img->src->base) {
+		if (pfn - img->zc_pfn < img->zc_pages) {
+			*page = img->src->base + img->zc_off +
+				((pfn - img->zc_pfn) << EXQ__PAGE_SHIFT);
+			return EXQ_OK;
+		}
+	} else if (img->pcache) {
+		const struct exq__pcache_slot *sl =
+			&img->pcache[pfn % EXQ__PCACHE_SLOTS];
+		if (sl->valid && sl->pfn == pfn) {
+			*page = sl->data;
+			return EXQ_OK;
+		}
+	}
+	return exq__page_ref(img, pfn, page);
+}
 
 /* Read one whole page through the page cache. */
 exq_status exq__read_page(exq_image *img, uint64_t pfn, void *page);
 
 /* ------------------------------------ virtual addresses (xlat.c, dtb.c) */
 
-/* Page-table pages last read at each level of a walk, in front of the
- * image's page cache (a walk touches the same few tables over and over;
- * this saves the page copy). Owned by a vspace; NULL = read every time. */
-struct exq__ptcache {
-	uint64_t pfn[EXQ_XLAT_MAX_LEVELS];
-	int valid[EXQ_XLAT_MAX_LEVELS];
-	uint8_t data[EXQ_XLAT_MAX_LEVELS][EXQ__PAGE_SIZE];
-};
-
 /* The DTB as the walker uses it (PAE: 32-byte aligned below 4 GiB; x86:
  * page aligned below 4 GiB; x64: bits 12..51, PCID bits dropped). */
 uint64_t exq__dtb_mask(exq_paging paging, uint64_t dtb);
 
-/* One page-table walk (xlat.c), without TLB. Writes *out (levels read so
- * far also on NOTPRESENT / NODATA) and a message on img->err on failure. */
+/* One page-table walk (xlat.c), without TLB; table pages are read in
+ * place in the image's page cache. Writes *out (levels read so far also
+ * on NOTPRESENT / NODATA) and a message on img->err on failure. */
 exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
-		     uint64_t va, exq_xlat *out, struct exq__ptcache *ptc);
+		     uint64_t va, exq_xlat *out);
 
 /* True when page frame pfn is one the image holds (dtb.c; binary search
  * of the runs). */
 int exq__pfn_in_image(const exq_image *img, uint64_t pfn);
+
+/* Find a DTB for an image that names none and record it (dtb_source
+ * "scan"): the scan of exq_dtb_scan, first over the likely places only
+ * (low physical memory, where every Windows boot page directory lies, and
+ * the known boot CR3s), and over every page only when nothing there passes
+ * the tests. EXQ_NOTFOUND with a message when no candidate passes. */
+exq_status exq__dtb_find(exq_image *img);
 
 /* Test (dtb, paging) as a kernel DTB: fills c (counts, evidence bits it
  * can check by itself, score, accepted, reason). Reads a bounded number

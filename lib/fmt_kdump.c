@@ -41,6 +41,7 @@
  * fmt_kdump_notes.c. */
 #include "exq_int.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libkdumpfile/kdumpfile.h>
@@ -66,12 +67,31 @@ struct seg {
 	uint64_t maxend;        /* max pa + size over this and earlier segs */
 };
 
+/* libkdumpfile is loaded (dlopen) only when a page needs it: most images
+ * never do, and loading it and its dependencies (lzo, snappy with
+ * libstdc++, zstd, libaddrxlat) was about 40 % of a whole header-driven
+ * `exq queues` run. The functions exq uses, typed from its header. The
+ * soname is 0.5.x's; the unversioned name (a -dev install) is the
+ * fallback. */
+#ifndef EXQ_KDUMPFILE_SONAME
+#define EXQ_KDUMPFILE_SONAME "libkdumpfile.so.10"
+#endif
+struct kd_api {
+	void *dl; /* dlopen handle, NULL until loaded */
+	__typeof__(&kdump_new) new_ctx;
+	__typeof__(&kdump_open_fdset) open_fdset; /* kdump_open_fd is inline */
+	__typeof__(&kdump_read) read;
+	__typeof__(&kdump_get_err) get_err;
+	__typeof__(&kdump_free) free_ctx;
+};
+
 struct vmc {
 	exq__source *c;    /* the container: img->src or flat */
 	exq__source *flat; /* owned, when the input is a flattened stream */
 	struct seg *segs;  /* ELF, sorted by pa */
 	size_t nsegs;
 	kdump_ctx_t *kd;   /* NULL: direct reads through segs */
+	struct kd_api api; /* loaded with kd */
 	int fd;
 	/* kdump: where the page descriptors start, and for each run of
 	 * img->runs the number of stored pages before it (the descriptor
@@ -91,7 +111,9 @@ static void vmc_close(exq_image *img)
 	if (!v)
 		return;
 	if (v->kd)
-		kdump_free(v->kd);
+		v->api.free_ctx(v->kd);
+	if (v->api.dl)
+		dlclose(v->api.dl);
 	if (v->fd >= 0)
 		close(v->fd);
 	exq__src_close(v->flat);
@@ -154,13 +176,46 @@ static exq_status copy_to_memfd(exq_image *img, exq__source *c, int *fd_out)
 	return EXQ_OK;
 }
 
+/* Load libkdumpfile into v->api (once per image; dlopen counts). */
+static exq_status kd_load(exq_image *img, struct kd_api *a)
+{
+	void *dl = dlopen(EXQ_KDUMPFILE_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!dl)
+		dl = dlopen("libkdumpfile.so", RTLD_NOW | RTLD_LOCAL);
+	if (!dl)
+		return exq__err_set(&img->err, EXQ_DEP,
+				    "libkdumpfile is needed for this page's "
+				    "compression but cannot be loaded: %s",
+				    dlerror());
+	a->new_ctx = (__typeof__(a->new_ctx))dlsym(dl, "kdump_new");
+	a->open_fdset = (__typeof__(a->open_fdset))dlsym(dl, "kdump_open_fdset");
+	a->read = (__typeof__(a->read))dlsym(dl, "kdump_read");
+	a->get_err = (__typeof__(a->get_err))dlsym(dl, "kdump_get_err");
+	a->free_ctx = (__typeof__(a->free_ctx))dlsym(dl, "kdump_free");
+	if (!a->new_ctx || !a->open_fdset || !a->read || !a->get_err ||
+	    !a->free_ctx) {
+		dlclose(dl);
+		return exq__err_set(&img->err, EXQ_DEP,
+				    "the libkdumpfile found lacks kdump_new, "
+				    "kdump_open_fdset, kdump_read, "
+				    "kdump_get_err or kdump_free");
+	}
+	a->dl = dl;
+	return EXQ_OK;
+}
+
 /* Give libkdumpfile a descriptor of the container (see the top). A
  * failure is kept: later pages get the same answer without a new try. */
 static exq_status kd_open(exq_image *img, struct vmc *v)
 {
 	int fd = exq__src_fd(v->c);
 	kdump_status ks;
-	exq_status st = EXQ_OK;
+	exq_status st = v->api.dl ? EXQ_OK : kd_load(img, &v->api);
+	if (st != EXQ_OK) {
+		snprintf(v->kd_unsafe, sizeof(v->kd_unsafe), "%s",
+			 exq_image_error(img));
+		return st;
+	}
 	if (fd >= 0) {
 		v->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		if (v->fd < 0)
@@ -169,18 +224,19 @@ static exq_status kd_open(exq_image *img, struct vmc *v)
 	} else {
 		st = copy_to_memfd(img, v->c, &v->fd);
 	}
-	if (st == EXQ_OK && !(v->kd = kdump_new()))
+	if (st == EXQ_OK && !(v->kd = v->api.new_ctx()))
 		st = exq__err_set(&img->err, EXQ_NOMEM,
 				  "out of memory (kdump_new)");
-	if (st == EXQ_OK && (ks = kdump_open_fd(v->kd, v->fd)) != KDUMP_OK)
+	if (st == EXQ_OK &&
+	    (ks = v->api.open_fdset(v->kd, 1, &v->fd)) != KDUMP_OK)
 		st = exq__err_set(&img->err, EXQ_DEP, "libkdumpfile: %s",
-				  kdump_get_err(v->kd));
+				  v->api.get_err(v->kd));
 	(void)ks;
 	if (st != EXQ_OK) {
 		snprintf(v->kd_unsafe, sizeof(v->kd_unsafe), "%s",
 			 exq_image_error(img));
 		if (v->kd)
-			kdump_free(v->kd);
+			v->api.free_ctx(v->kd);
 		v->kd = NULL;
 		if (v->fd >= 0)
 			close(v->fd);
@@ -208,21 +264,14 @@ static exq_status kdump_desc(exq_image *img, struct vmc *v, uint64_t pfn,
 			     struct kd_desc *out)
 {
 	const exq_run *r = img->info.runs;
-	size_t lo = 0, hi = img->info.nruns;
+	size_t i = exq__run_find(r, img->info.nruns, pfn);
 	uint64_t idx, at, off, end;
 	uint32_t size, flags, comp;
 	uint8_t d[KD_DESC_SIZE];
 	exq_status st;
-	while (lo < hi) { /* the last run starting at or before pfn */
-		size_t mid = lo + (hi - lo) / 2;
-		if (r[mid].base_page <= pfn)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || pfn - r[lo - 1].base_page >= r[lo - 1].page_count)
+	if (i == img->info.nruns)
 		return EXQ_NODATA;
-	idx = v->rank[lo - 1] + (pfn - r[lo - 1].base_page);
+	idx = v->rank[i] + (pfn - r[i].base_page);
 	at = v->desc_off + idx * KD_DESC_SIZE;
 	st = exq__src_read(v->c, at, d, sizeof(d), &img->err);
 	if (st != EXQ_OK)
@@ -313,7 +362,7 @@ static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
 		st = kdump_page(img, v, pfn, page, &via_kd);
 		if (st != EXQ_OK || !via_kd)
 			return st;
-		ks = kdump_read(v->kd, KDUMP_MACHPHYSADDR, pa, page, &got);
+		ks = v->api.read(v->kd, KDUMP_MACHPHYSADDR, pa, page, &got);
 		if (ks == KDUMP_OK && got == EXQ__PAGE_SIZE)
 			return EXQ_OK;
 		if (ks == KDUMP_ERR_NODATA)
@@ -322,7 +371,7 @@ static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
 				    "libkdumpfile: reading PA 0x%llx: %s",
 				    (unsigned long long)pa,
 				    ks == KDUMP_OK ? "short read"
-						   : kdump_get_err(v->kd));
+						   : v->api.get_err(v->kd));
 	}
 	/* Direct: the last segment starting at or before pa, then back
 	 * while an earlier one may still reach it (segments may overlap in
@@ -612,9 +661,9 @@ static exq_status kdump_bitmap(exq_image *img, struct vmc *v, uint64_t at,
 			       uint64_t bytes, uint64_t max_mapnr)
 {
 	uint8_t *bm;
-	uint64_t bits = bytes / 2 * 8, p;
+	uint64_t bits = bytes / 2 * 8, set;
 	exq_run *runs = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	exq_status st;
 	if (bytes > MAX_BITMAP_BYTES)
 		return exq__err_set(&img->err, EXQ_LIMIT,
@@ -634,31 +683,9 @@ static exq_status kdump_bitmap(exq_image *img, struct vmc *v, uint64_t at,
 	/* the second half: the pages stored in the dump */
 	st = exq__src_read(v->c, at + bytes / 2, bm, (size_t)(bytes / 2),
 			   &img->err);
-	for (p = 0; st == EXQ_OK && p < max_mapnr; p++) {
-		if ((p & 7) == 0 && bm[p >> 3] == 0) {
-			p += 7;
-			continue;
-		}
-		if (!(bm[p >> 3] & (1u << (p & 7))))
-			continue;
-		if (n && runs[n - 1].base_page + runs[n - 1].page_count == p) {
-			runs[n - 1].page_count++;
-			continue;
-		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			exq_run *t = realloc(runs, ncap * sizeof(*t));
-			if (!t) {
-				st = exq__err_set(&img->err, EXQ_NOMEM,
-						  "out of memory");
-				break;
-			}
-			runs = t;
-			cap = ncap;
-		}
-		runs[n].base_page = p;
-		runs[n++].page_count = 1;
-	}
+	if (st == EXQ_OK)
+		st = exq__bitmap_runs(bm, max_mapnr, UINT64_MAX, &runs, &n,
+				      &set, &img->err);
 	free(bm);
 	if (st == EXQ_OK)
 		st = n ? exq__image_set_runs(img, runs, n)
@@ -921,6 +948,6 @@ static exq_status kdump_probe_top(exq_image *img)
 }
 
 const struct exq__format exq__fmt_elf = {"elf", elf_probe_top, vmc_read_page,
-					  vmc_close};
+					  vmc_close, NULL};
 const struct exq__format exq__fmt_kdump = {"kdump", kdump_probe_top,
-					    vmc_read_page, vmc_close};
+					    vmc_read_page, vmc_close, NULL};

@@ -32,5 +32,13 @@ static exq_status raw_read_page(exq_image *img, uint64_t pfn, void *page)
 			     EXQ__PAGE_SIZE, &img->err);
 }
 
+static uint64_t raw_span(exq_image *img, uint64_t pfn, uint64_t *off)
+{
+	if (pfn >= img->info.pages_present)
+		return 0;
+	*off = pfn << EXQ__PAGE_SHIFT;
+	return img->info.pages_present - pfn;
+}
+
 const struct exq__format exq__fmt_raw = {"raw", raw_probe, raw_read_page,
-					  NULL};
+					  NULL, raw_span};

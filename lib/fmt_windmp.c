@@ -74,20 +74,13 @@ static const struct layout lay64 = {
 	0x90, 0x08 + 0x30, 0x08 + 0x40, 0x08 + 0x80,
 };
 
-/* Private state: either sorted runs with file offsets (full dumps) or a
- * bitmap with a rank index (summary and bitmap dumps). */
-struct frun {
-	uint64_t base, count, file_off;
-};
-
+/* Private state: for each run of img->info.runs (sorted, and only the
+ * pages the file really holds: a truncated dump's missing pages are in no
+ * run), the file offset of its first page. Full, summary and bitmap dumps
+ * all read through it; triage dumps have no runs. */
 struct dmp {
 	const struct layout *L;
-	struct frun *runs;
-	size_t nruns;
-	uint8_t *bitmap;
-	uint64_t bitmap_bits;
-	uint64_t *rank; /* set bits before each 4096-bit block */
-	uint64_t first_page_off;
+	uint64_t *run_off;
 	exq_triage_info triage;
 	exq_triage_driver *drivers;
 	char *names;
@@ -109,9 +102,7 @@ static void dmp_close(exq_image *img)
 	struct dmp *d = img->fmt_priv;
 	if (!d)
 		return;
-	free(d->runs);
-	free(d->bitmap);
-	free(d->rank);
+	free(d->run_off);
 	free(d->drivers);
 	free(d->names);
 	free(d);
@@ -221,6 +212,37 @@ static void parse_common(exq_image *img, const struct layout *L,
 
 /* ------------------------------------------------------- full dumps */
 
+/* A dump whose data ends before its header says (a page file smaller than
+ * RAM, an interrupted copy) is not a lie (DESIGN §8): it opens, the pages
+ * past the end are in no run (NODATA), and a warning says how many. */
+static void warn_truncated(exq_image *img, uint64_t present, uint64_t total)
+{
+	exq__warn(img,
+		  "dump truncated: 0x%llx of 0x%llx pages present (the file "
+		  "ends at 0x%llx; the missing pages read as NODATA)",
+		  (unsigned long long)present, (unsigned long long)total,
+		  (unsigned long long)img->src->size);
+}
+
+/* Sort runs[] with their file offsets by base page (at most a few dozen:
+ * the header holds no more), then hand them to the image. */
+static exq_status set_sorted_runs(exq_image *img, struct dmp *d,
+				  exq_run *runs, size_t n)
+{
+	size_t i, j;
+	for (i = 1; i < n; i++) {
+		exq_run t = runs[i];
+		uint64_t o = d->run_off[i];
+		for (j = i; j > 0 && runs[j - 1].base_page > t.base_page; j--) {
+			runs[j] = runs[j - 1];
+			d->run_off[j] = d->run_off[j - 1];
+		}
+		runs[j] = t;
+		d->run_off[j] = o;
+	}
+	return exq__image_set_runs(img, runs, n);
+}
+
 static exq_status parse_full(exq_image *img, struct dmp *d, const uint8_t *h)
 {
 	const struct layout *L = d->L;
@@ -229,9 +251,10 @@ static exq_status parse_full(exq_image *img, struct dmp *d, const uint8_t *h)
 				  : exq__le32(h + L->pmb_pages);
 	uint32_t rsz = L->wide ? 16 : 8;
 	uint32_t maxruns = (L->pmb_end - L->pmb_runs) / rsz;
-	uint64_t off = L->hdr_size, total = 0, avail;
+	uint64_t off = L->hdr_size, total = 0, avail, present = 0;
 	exq_run *pub;
 	exq_status st;
+	size_t n = 0;
 	uint32_t i;
 
 	if (nruns == FILL32)
@@ -243,37 +266,37 @@ static exq_status parse_full(exq_image *img, struct dmp *d, const uint8_t *h)
 				    "PhysicalMemoryBlock.NumberOfRuns %u is more "
 				    "than the header can hold (%u)",
 				    nruns, maxruns);
-	d->runs = calloc(nruns ? nruns : 1, sizeof(*d->runs));
 	pub = calloc(nruns ? nruns : 1, sizeof(*pub));
-	if (!d->runs || !pub) {
+	d->run_off = calloc(nruns ? nruns : 1, sizeof(*d->run_off));
+	if (!pub || !d->run_off) {
 		free(pub);
 		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
 	}
-	avail = (img->src->size - L->hdr_size) >> EXQ__PAGE_SHIFT;
 	for (i = 0; i < nruns; i++) {
 		const uint8_t *r = h + L->pmb_runs + i * rsz;
-		uint64_t base = L->wide ? exq__le64(r) : exq__le32(r);
-		uint64_t cnt = L->wide ? exq__le64(r + 8) : exq__le32(r + 4);
-		if (cnt > avail || total > avail - cnt) {
-			free(pub);
-			return exq__err_set(
-				&img->err, EXQ_CORRUPT,
-				"PhysicalMemoryBlock run %u (page 0x%llx, 0x%llx "
-				"pages) needs more pages than the file holds "
-				"after the header (0x%llx; truncated?)",
-				i, (unsigned long long)base,
-				(unsigned long long)cnt,
-				(unsigned long long)avail);
-		}
-		d->runs[i].base = base;
-		d->runs[i].count = cnt;
-		d->runs[i].file_off = off;
-		pub[i].base_page = base;
-		pub[i].page_count = cnt;
-		off += cnt << EXQ__PAGE_SHIFT;
-		total += cnt;
+		pub[i].base_page = L->wide ? exq__le64(r) : exq__le32(r);
+		pub[i].page_count = L->wide ? exq__le64(r + 8) : exq__le32(r + 4);
 	}
-	d->nruns = nruns;
+	/* The header's runs must hang together (no overlap, below 2^52)
+	 * whatever the file holds; then each sums below 2^40 pages. */
+	st = exq__image_set_runs(img, pub, nruns);
+	if (st != EXQ_OK) {
+		free(pub);
+		return exq__err_ctx(&img->err, st, "PhysicalMemoryBlock");
+	}
+	avail = (img->src->size - L->hdr_size) >> EXQ__PAGE_SHIFT;
+	for (i = 0; i < nruns; i++) { /* file order: header order */
+		uint64_t cnt = pub[i].page_count, have;
+		total += cnt;
+		have = avail - present < cnt ? avail - present : cnt;
+		present += have;
+		if (!have)
+			continue;
+		pub[n].base_page = pub[i].base_page;
+		pub[n].page_count = have;
+		d->run_off[n++] = off;
+		off += have << EXQ__PAGE_SHIFT;
+	}
 	if (total == 0) {
 		free(pub);
 		return exq__err_set(&img->err, EXQ_CORRUPT,
@@ -285,20 +308,12 @@ static exq_status parse_full(exq_image *img, struct dmp *d, const uint8_t *h)
 			  "PhysicalMemoryBlock.NumberOfPages 0x%llx disagrees "
 			  "with the sum of its runs 0x%llx; using the runs",
 			  (unsigned long long)npages, (unsigned long long)total);
-	st = exq__image_set_runs(img, pub, nruns);
+	if (present < total)
+		warn_truncated(img, present, total);
+	st = set_sorted_runs(img, d, pub, n);
 	free(pub);
 	if (st != EXQ_OK)
 		return exq__err_ctx(&img->err, st, "PhysicalMemoryBlock");
-	/* Keep our copy sorted too, for the binary search in read_page. */
-	for (i = 1; i < nruns; i++) {
-		struct frun t = d->runs[i];
-		uint32_t j = i;
-		while (j > 0 && d->runs[j - 1].base > t.base) {
-			d->runs[j] = d->runs[j - 1];
-			j--;
-		}
-		d->runs[j] = t;
-	}
 	return EXQ_OK;
 }
 
@@ -310,15 +325,16 @@ struct bm_fields {
 	const char *hdr, *first, *pages;
 };
 
+/* Pages stored in ascending PFN order from first_off, one per set bit. */
 static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 			      uint64_t bits, uint64_t first_off,
 			      uint64_t claimed, const struct bm_fields *f)
 {
 	/* not (bits + 7) / 8: that wraps to 0 for bits near 2^64 */
-	uint64_t bytes = bits / 8 + ((bits & 7) != 0), end, set = 0, avail,
-		 nblocks, b;
-	size_t nr = 0, cap = 0;
-	exq_run *runs = NULL;
+	uint64_t bytes = bits / 8 + ((bits & 7) != 0), end, set, avail, at;
+	size_t nr, i;
+	exq_run *runs;
+	uint8_t *bm;
 	exq_status st;
 
 	if (bits == 0)
@@ -348,62 +364,21 @@ static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 				    (unsigned long long)first_off,
 				    (unsigned long long)end,
 				    (unsigned long long)img->src->size);
-	d->bitmap = calloc(1, (size_t)bytes + 8);
-	nblocks = (bits + 4095) / 4096;
-	d->rank = calloc((size_t)nblocks + 1, sizeof(uint64_t));
-	if (!d->bitmap || !d->rank)
+	bm = malloc((size_t)bytes);
+	if (!bm)
 		return exq__err_set(&img->err, EXQ_NOMEM,
 				    "out of memory for a 0x%llx-byte bitmap",
 				    (unsigned long long)bytes);
-	st = exq__src_read(img->src, bm_off, d->bitmap, (size_t)bytes,
-			   &img->err);
-	if (st != EXQ_OK)
+	st = exq__src_read(img->src, bm_off, bm, (size_t)bytes, &img->err);
+	if (st != EXQ_OK) {
+		free(bm);
 		return exq__err_ctx(&img->err, st, "reading the bitmap");
-	if (bits & 7) /* bits past BitmapSize do not count */
-		d->bitmap[bytes - 1] &= (uint8_t)((1u << (bits & 7)) - 1);
-	d->bitmap_bits = bits;
-	d->first_page_off = first_off;
-	avail = (img->src->size - first_off) >> EXQ__PAGE_SHIFT;
-	for (b = 0; b < bits; b++) {
-		if ((b & 4095) == 0)
-			d->rank[b / 4096] = set;
-		if ((b & 7) == 0 && d->bitmap[b >> 3] == 0) {
-			b += 7; /* a byte with no pages: skip it whole */
-			continue;
-		}
-		if (!(d->bitmap[b >> 3] & (1u << (b & 7))))
-			continue;
-		if (++set > avail) {
-			free(runs);
-			return exq__err_set(
-				&img->err, EXQ_CORRUPT,
-				"the bitmap (BitmapSize 0x%llx bits) marks more "
-				"pages than the file holds from offset 0x%llx "
-				"(0x%llx pages; truncated?)",
-				(unsigned long long)bits,
-				(unsigned long long)first_off,
-				(unsigned long long)avail);
-		}
-		if (nr && runs[nr - 1].base_page + runs[nr - 1].page_count == b) {
-			runs[nr - 1].page_count++;
-			continue;
-		}
-		if (nr == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			exq_run *t = realloc(runs, ncap * sizeof(*runs));
-			if (!t) {
-				free(runs);
-				return exq__err_set(&img->err, EXQ_NOMEM,
-						    "out of memory");
-			}
-			runs = t;
-			cap = ncap;
-		}
-		runs[nr].base_page = b;
-		runs[nr].page_count = 1;
-		nr++;
 	}
-	d->rank[nblocks] = set;
+	avail = (img->src->size - first_off) >> EXQ__PAGE_SHIFT;
+	st = exq__bitmap_runs(bm, bits, avail, &runs, &nr, &set, &img->err);
+	free(bm);
+	if (st != EXQ_OK)
+		return st;
 	if (claimed != set)
 		exq__warn(img,
 			  "%s.%s 0x%llx disagrees with the 0x%llx pages the "
@@ -415,16 +390,38 @@ static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 		return exq__err_set(&img->err, EXQ_CORRUPT,
 				    "the bitmap marks no pages");
 	}
+	if (set > avail)
+		warn_truncated(img, avail, set);
+	d->run_off = malloc((nr ? nr : 1) * sizeof(*d->run_off));
+	if (!d->run_off) {
+		free(runs);
+		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+	}
+	for (i = 0, at = first_off; i < nr; i++) {
+		d->run_off[i] = at;
+		at += runs[i].page_count << EXQ__PAGE_SHIFT;
+	}
 	st = exq__image_set_runs(img, runs, nr);
 	free(runs);
 	return st;
 }
 
+/* SUMMARY_DUMP32 / SUMMARY_DUMP64 (DumpType 2, XP … 7) right after the
+ * header. Both have 32-bit fields — the 64-bit form kept ULONG HeaderSize,
+ * BitmapSize and Pages (the public DDK dump header says so, with a comment
+ * regretting it) — followed by an on-disk RTL_BITMAP whose Buffer pointer
+ * slot is a ULONG on 32-bit and 8-aligned ULONG64 on 64-bit, so the bits
+ * start at +0x20 / +0x28:
+ *   +0x00 "SDMP"  +0x04 "DUMP"  +0x08 DumpOptions  +0x0C HeaderSize (file
+ *   offset of the first page)  +0x10 BitmapSize (bits)  +0x14 Pages (set
+ *   bits)  +0x18 Bitmap.SizeOfBitMap  (+0x1C pad, +0x20 ULONG64 on 64-bit)
+ * (Sources: the DDK's SUMMARY_DUMP32/64, WinDbg's dump target, rekall.) */
 static exq_status parse_summary(exq_image *img, struct dmp *d)
 {
-	uint8_t s[0x20];
+	uint8_t s[0x28];
 	uint64_t at = d->L->hdr_size;
-	exq_status st = exq__src_read(img->src, at, s, sizeof(s), &img->err);
+	uint32_t bits, sob, bm_at = d->L->wide ? 0x28 : 0x20;
+	exq_status st = exq__src_read(img->src, at, s, bm_at, &img->err);
 	if (st != EXQ_OK)
 		return exq__err_ctx(&img->err, EXQ_CORRUPT,
 				    "summary dump header at 0x%llx",
@@ -434,10 +431,16 @@ static exq_status parse_summary(exq_image *img, struct dmp *d)
 				    "kernel summary dump without the SDMP/DUMP "
 				    "signature at 0x%llx",
 				    (unsigned long long)at);
+	bits = exq__le32(s + 0x10);
+	sob = exq__le32(s + 0x18);
+	if (sob && sob != bits)
+		exq__warn(img, "SUMMARY_DUMP.Bitmap.SizeOfBitMap 0x%x disagrees "
+			       "with BitmapSize 0x%x; using BitmapSize",
+			  sob, bits);
 	static const struct bm_fields f = {"SUMMARY_DUMP", "HeaderSize",
 					   "Pages"};
-	return bitmap_load(img, d, at + 0x20, exq__le32(s + 0x10),
-			   exq__le32(s + 0x0C), exq__le32(s + 0x14), &f);
+	return bitmap_load(img, d, at + bm_at, bits, exq__le32(s + 0x0C),
+			   exq__le32(s + 0x14), &f);
 }
 
 static exq_status parse_bitmap(exq_image *img, struct dmp *d)
@@ -466,35 +469,25 @@ static exq_status parse_bitmap(exq_image *img, struct dmp *d)
 static exq_status dmp_read_page(exq_image *img, uint64_t pfn, void *page)
 {
 	struct dmp *d = img->fmt_priv;
-	uint64_t off;
-	if (d->runs) {
-		size_t lo = 0, hi = d->nruns;
-		while (lo < hi) { /* first run with base > pfn */
-			size_t mid = lo + (hi - lo) / 2;
-			if (d->runs[mid].base <= pfn)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo == 0 || pfn - d->runs[lo - 1].base >= d->runs[lo - 1].count)
-			return EXQ_NODATA;
-		off = d->runs[lo - 1].file_off +
-		      ((pfn - d->runs[lo - 1].base) << EXQ__PAGE_SHIFT);
-	} else if (d->bitmap) {
-		uint64_t r, b;
-		if (pfn >= d->bitmap_bits ||
-		    !(d->bitmap[pfn >> 3] & (1u << (pfn & 7))))
-			return EXQ_NODATA;
-		r = d->rank[pfn / 4096];
-		for (b = pfn & ~4095ull; b + 8 <= pfn; b += 8)
-			r += (uint64_t)__builtin_popcount(d->bitmap[b >> 3]);
-		for (; b < pfn; b++)
-			r += (d->bitmap[b >> 3] >> (b & 7)) & 1;
-		off = d->first_page_off + (r << EXQ__PAGE_SHIFT);
-	} else {
-		return EXQ_NODATA; /* triage and header-only dumps */
-	}
-	return exq__src_read(img->src, off, page, EXQ__PAGE_SIZE, &img->err);
+	const exq_run *r = img->info.runs;
+	size_t i = exq__run_find(r, img->info.nruns, pfn);
+	if (i == img->info.nruns)
+		return EXQ_NODATA; /* not captured, past a truncation, triage */
+	return exq__src_read(img->src,
+			     d->run_off[i] + ((pfn - r[i].base_page)
+					      << EXQ__PAGE_SHIFT),
+			     page, EXQ__PAGE_SIZE, &img->err);
+}
+
+static uint64_t dmp_span(exq_image *img, uint64_t pfn, uint64_t *off)
+{
+	struct dmp *d = img->fmt_priv;
+	const exq_run *r = img->info.runs;
+	size_t i = exq__run_find(r, img->info.nruns, pfn);
+	if (i == img->info.nruns)
+		return 0;
+	*off = d->run_off[i] + ((pfn - r[i].base_page) << EXQ__PAGE_SHIFT);
+	return r[i].page_count - (pfn - r[i].base_page);
 }
 
 /* ----------------------------------------------------------- triage */
@@ -733,10 +726,6 @@ static exq_status parse_body(exq_image *img, struct dmp *d, const uint8_t *h)
 		return parse_full(img, d, h);
 	case DT_SUMMARY:
 		img->info.dump_type = "kernel";
-		if (d->L->wide)
-			return exq__err_set(&img->err, EXQ_UNSUPPORTED,
-					    "64-bit kernel summary dumps (DumpType "
-					    "2) are not supported yet");
 		return parse_summary(img, d);
 	case DT_BITMAP_FULL:
 	case DT_BITMAP_KERNEL:
@@ -815,6 +804,8 @@ exq_status exq__windmp_header_facts(exq_image *img, const uint8_t *h,
 }
 
 const struct exq__format exq__fmt_windmp32 = {"windmp32", probe32,
-					       dmp_read_page, dmp_close};
+					       dmp_read_page, dmp_close,
+					       dmp_span};
 const struct exq__format exq__fmt_windmp64 = {"windmp64", probe64,
-					       dmp_read_page, dmp_close};
+					       dmp_read_page, dmp_close,
+					       dmp_span};

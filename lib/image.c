@@ -41,6 +41,10 @@ static void image_reset(exq_image *img)
 	img->warnings_dropped = 0;
 	free(img->pcache);
 	img->pcache = NULL;
+	free(img->scan_cache);
+	img->scan_cache = NULL;
+	img->scan_ncache = 0;
+	img->zc_pages = 0;
 	memset(&img->info, 0, sizeof(img->info));
 	img->open = 0;
 }
@@ -261,7 +265,11 @@ exq_status exq__image_set_runs(exq_image *img, const exq_run *runs, size_t n)
 			return exq__err_set(&img->err, EXQ_NOMEM,
 					    "out of memory for %zu runs", n);
 		memcpy(copy, runs, n * sizeof(*copy));
-		qsort(copy, n, sizeof(*copy), run_cmp);
+		for (i = 1; i < n && copy[i - 1].base_page <= copy[i].base_page;
+		     i++)
+			;
+		if (i < n) /* bitmaps give sorted runs: no sort for them */
+			qsort(copy, n, sizeof(*copy), run_cmp);
 	}
 	for (i = 0; i < n; i++) {
 		uint64_t end;
@@ -296,6 +304,46 @@ exq_status exq__image_set_runs(exq_image *img, const exq_run *runs, size_t n)
 	img->info.nruns = n;
 	img->info.pages_present = total;
 	img->info.have |= EXQ_HAVE_RUNS;
+	return EXQ_OK;
+}
+
+exq_status exq__page_ref(exq_image *img, uint64_t pfn, const uint8_t **page)
+{
+	struct exq__pcache_slot *slot;
+	exq_status st;
+	uint64_t off, n;
+	if (img->src->base) { /* in memory already: point into it */
+		if (pfn - img->zc_pfn < img->zc_pages) { /* the last span */
+			*page = img->src->base + img->zc_off +
+				((pfn - img->zc_pfn) << EXQ__PAGE_SHIFT);
+			return EXQ_OK;
+		}
+		if (img->fmt->span && (n = img->fmt->span(img, pfn, &off)) &&
+		    off <= img->src->size &&
+		    n <= (img->src->size - off) >> EXQ__PAGE_SHIFT) {
+			img->zc_pfn = pfn;
+			img->zc_pages = n;
+			img->zc_off = off;
+			*page = img->src->base + off;
+			return EXQ_OK;
+		}
+	}
+	if (!img->pcache) {
+		img->pcache = calloc(EXQ__PCACHE_SLOTS, sizeof(*img->pcache));
+		if (!img->pcache)
+			return exq__err_set(&img->err, EXQ_NOMEM,
+					    "out of memory for the page cache");
+	}
+	slot = &img->pcache[pfn % EXQ__PCACHE_SLOTS];
+	if (!slot->valid || slot->pfn != pfn) {
+		slot->valid = 0;
+		st = img->fmt->read_page(img, pfn, slot->data);
+		if (st != EXQ_OK)
+			return st;
+		slot->valid = 1;
+		slot->pfn = pfn;
+	}
+	*page = slot->data;
 	return EXQ_OK;
 }
 

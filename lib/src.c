@@ -69,6 +69,7 @@ exq_status exq__src_mem_open(exq__source **out, const void *buf, size_t len,
 	s->ops = &mem_ops;
 	s->size = len;
 	s->priv = (void *)(uintptr_t)buf;
+	s->base = buf;
 	*out = s;
 	return EXQ_OK;
 }

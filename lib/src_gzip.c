@@ -4,22 +4,30 @@
  * or more concatenated members) over another source.
  *
  * Open makes one pass over the whole stream: it inflates every member,
- * checks each trailer (CRC32 and ISIZE), and records access points at
- * deflate block boundaries. A point holds where the block starts in the
+ * checks each trailer (CRC32 and ISIZE), and records access points. At a
+ * deflate block boundary a point holds where the block starts in the
  * compressed bytes (byte offset plus 0-7 bits), its uncompressed offset,
  * and the last 32 KiB of output before it — the history a deflate decoder
- * needs to resume there. A read restores the nearest point at or before
- * the wanted offset and inflates forward. The idea is that of zlib's
- * examples/zran.c; the code is ours.
+ * needs to resume there (the idea of zlib's examples/zran.c; the code is
+ * ours). Deflate blocks can be long (gzip -1 of zero-heavy memory writes
+ * blocks of 4-7 MiB of output), so when a point is half a span overdue
+ * inside a block, the point is instead a copy of the whole decoder
+ * (inflateCopy: its Huffman tables, bit buffer and own 32 KiB window)
+ * taken between two inflate calls; restoring it is inflateCopy back.
+ * Either way points sit at most 1.5 spans apart whatever the block
+ * sizes. A read restores the nearest point at or before the wanted
+ * offset and inflates forward.
  *
  * Memory bound. Points start GZ_SPAN (1 MiB) apart; when GZ_MAX_POINTS
- * (1024) are stored, every other one is dropped and the span doubles, so
- * points stay about a span apart (plus a deflate block: they sit on block
- * boundaries), a cache miss inflates about a span at most, and the index
- * never holds more than 1024 windows. Windows are stored raw: compressing
- * them would save memory but cost time on every restore. For any input:
- *   windows      <= 1024 x 32 KiB               = 32 MiB (stored raw)
- *   point table     1024 x 40 B                 = 40 KiB
+ * (1024) are stored, or their windows and decoder copies would pass
+ * GZ_MAX_BYTES (32 MiB; a copy is counted as GZ_COPY_COST, its 32 KiB
+ * window and zlib's ~7 KiB state), every other one is dropped and the span
+ * doubles, so points stay about a span apart, a cache miss inflates about
+ * a span at most, and the index never holds more than 32 MiB. Windows are
+ * stored raw: compressing them would save memory but cost time on every
+ * restore. For any input:
+ *   points       <= 32 MiB (1024 windows, or about 800 decoder copies)
+ *   point table     1024 x 56 B                 = 56 KiB
  *   read cache      GZ_SLOTS x GZ_BLOCK         = 2 MiB
  *   input buffer    GZ_CHUNK                    = 64 KiB
  *   zlib inflate state (~7 KiB + its 32 KiB window), the 32 KiB output
@@ -38,6 +46,8 @@
 #define GZ_SLOTS 32	    /* cache slots (2 MiB), least recently used evicted */
 #define GZ_SPAN (1u << 20)  /* first distance between access points */
 #define GZ_MAX_POINTS 1024u /* cap on access points (see the bound above) */
+#define GZ_MAX_BYTES (32u << 20) /* cap on their windows and decoder copies */
+#define GZ_COPY_COST (40u << 10) /* a decoder copy: window + inflate state */
 #define GZ_MAX_SPAN ((uint64_t)1 << 40) /* largest span a caller may ask */
 
 /* gzip header flags (RFC 1952 §2.3.1). */
@@ -54,6 +64,10 @@ struct gzi_point {
 	uint8_t *window; /* the wlen bytes of output before out (or NULL) */
 	uint32_t wlen;	 /* < 32 KiB only near the start of a member */
 	uint8_t bits;	 /* 0-7 bits of byte in-1 still to be decoded */
+	z_stream *zs;	 /* inside a block: the decoder as it was at out,
+			  * having consumed the input before in (window and
+			  * bits unused); NULL at a block boundary */
+	uint32_t cost;	 /* bytes counted against GZ_MAX_BYTES */
 };
 
 /* Buffered reader over the inner source. */
@@ -79,6 +93,7 @@ struct gzi {
 	struct gzi_in in;
 	struct gzi_point *pts;
 	size_t npts, maxpts;
+	uint64_t pt_bytes; /* sum of the points' cost */
 	uint64_t span;
 	uint64_t members;
 	uint64_t size; /* total uncompressed bytes */
@@ -335,12 +350,24 @@ static exq_status gzi_trailer(struct gzi *g, uint32_t *crc, uint32_t *isize,
 
 /* Halve the index: keep points 0, 2, 4, ... and double the span, so the
  * cap holds however long the stream is. */
+static void point_free(struct gzi_point *p)
+{
+	free(p->window);
+	if (p->zs) {
+		inflateEnd(p->zs);
+		free(p->zs);
+	}
+	p->window = NULL;
+	p->zs = NULL;
+}
+
 static void gzi_thin(struct gzi *g)
 {
 	size_t i, k = 0;
 	for (i = 0; i < g->npts; i++) {
 		if (i % 2) {
-			free(g->pts[i].window);
+			g->pt_bytes -= g->pts[i].cost;
+			point_free(&g->pts[i]);
 			continue;
 		}
 		g->pts[k++] = g->pts[i];
@@ -361,30 +388,51 @@ static void ring_copy(const struct gzi_build *b, uint8_t *dst, size_t wlen)
 	memcpy(dst + (wlen - b->rpos), b->ring, b->rpos);
 }
 
-/* The decoder sits at a block boundary (or a member start): record a
- * point there if the last one is at least a span back. */
+/* Record a point where the decoder is if the last one is at least a
+ * span back: at a block boundary (or a member start) with the window and
+ * bits, or inside a block (mid) as a copy of the decoder. */
 static exq_status gzi_maybe_point(struct gzi *g, const struct gzi_build *b,
-				  unsigned bits, exq__err *err)
+				  unsigned bits, int mid, exq__err *err)
 {
 	struct gzi_point *p;
 	uint64_t hist = b->out - b->mout;
 	size_t wlen = hist < GZ_WSIZE ? (size_t)hist : GZ_WSIZE;
+	uint32_t cost = mid ? GZ_COPY_COST : (uint32_t)wlen;
 	if (g->npts && b->out - g->pts[g->npts - 1].out < g->span)
 		return EXQ_OK;
-	if (g->npts == g->maxpts) {
+	while (g->npts == g->maxpts || g->pt_bytes + cost > GZ_MAX_BYTES) {
+		size_t before = g->npts;
 		gzi_thin(g);
 		if (b->out - g->pts[g->npts - 1].out < g->span)
 			return EXQ_OK;
+		if (g->npts == before) /* one point left: cannot thin */
+			break;
 	}
 	p = &g->pts[g->npts];
 	p->window = NULL;
-	if (wlen) {
+	p->zs = NULL;
+	if (mid) {
+		int ret;
+		p->zs = calloc(1, sizeof(*p->zs));
+		if (!p->zs)
+			return exq__err_set(err, EXQ_NOMEM, "out of memory");
+		ret = inflateCopy(p->zs, &g->strm);
+		if (ret != Z_OK) {
+			free(p->zs);
+			p->zs = NULL;
+			return zfail(g, ret, err);
+		}
+		wlen = 0;
+		bits = 0;
+	} else if (wlen) {
 		p->window = malloc(wlen);
 		if (!p->window)
 			return exq__err_set(err, EXQ_NOMEM, "out of memory");
 		ring_copy(b, p->window, wlen);
 	}
 	p->out = b->out;
+	p->cost = cost;
+	g->pt_bytes += cost;
 	p->in = in_off(&g->in);
 	p->member = b->member;
 	p->wlen = (uint32_t)wlen;
@@ -406,7 +454,7 @@ static exq_status gzi_build_member(struct gzi *g, struct gzi_build *b,
 	b->mout = b->out;
 	b->rpos = 0; /* history never crosses members: start the ring over */
 	b->crc = (uint32_t)crc32(0L, Z_NULL, 0);
-	st = gzi_maybe_point(g, b, 0, err);
+	st = gzi_maybe_point(g, b, 0, 0, err);
 	while (st == EXQ_OK) {
 		size_t produced, room = GZ_WSIZE - b->rpos;
 		st = gzi_inflate(g, b->ring + b->rpos, room, Z_BLOCK, &produced,
@@ -423,7 +471,14 @@ static exq_status gzi_build_member(struct gzi *g, struct gzi_build *b,
 			return EXQ_OK;
 		if ((s->data_type & 128) && !(s->data_type & 64))
 			st = gzi_maybe_point(g, b, (unsigned)s->data_type & 7,
-					     err);
+					     0, err);
+		else if (!(s->data_type & 128) && produced && g->npts &&
+			 b->out - g->pts[g->npts - 1].out >=
+				 g->span + g->span / 2)
+			/* inside a block half a span past a due point: the
+			 * block is long, take a decoder copy (block ends,
+			 * cheaper, win when they come soon enough) */
+			st = gzi_maybe_point(g, b, 0, 1, err);
 	}
 	return st;
 }
@@ -521,11 +576,37 @@ static size_t gzi_find_point(const struct gzi *g, uint64_t off)
 	return lo;
 }
 
+/* A point inside a block: the decoder becomes a copy of the saved one. */
+static exq_status gzi_restore_mid(struct gzi *g, const struct gzi_point *p,
+				  exq__err *err)
+{
+	int ret;
+	inflateEnd(&g->strm);
+	ret = inflateCopy(&g->strm, p->zs);
+	if (ret != Z_OK) { /* keep a usable stream for the next try */
+		memset(&g->strm, 0, sizeof(g->strm));
+		g->strm_ok = inflateInit2(&g->strm, -15) == Z_OK;
+		return exq__err_set(err, EXQ_NOMEM,
+				    "zlib: out of memory restoring a point");
+	}
+	in_seek(&g->in, p->in);
+	g->dec_out = p->out;
+	g->dec_member = p->member;
+	g->dec_end = 0;
+	g->dec_ok = 1;
+	return EXQ_OK;
+}
+
 static exq_status gzi_restore(struct gzi *g, size_t i, exq__err *err)
 {
 	const struct gzi_point *p = &g->pts[i];
-	int ret = inflateReset(&g->strm);
+	int ret;
 	g->dec_ok = 0;
+	if (!g->strm_ok)
+		return exq__err_set(err, EXQ_NOMEM, "zlib: no decoder");
+	if (p->zs)
+		return gzi_restore_mid(g, p, err);
+	ret = inflateReset(&g->strm);
 	if (ret != Z_OK)
 		return zfail(g, ret, err);
 	in_seek(&g->in, p->in - (p->bits ? 1 : 0));
@@ -684,7 +765,7 @@ static void gzi_free(struct gzi *g)
 	if (g->strm_ok)
 		inflateEnd(&g->strm);
 	for (i = 0; i < g->npts; i++)
-		free(g->pts[i].window);
+		point_free(&g->pts[i]);
 	free(g->pts);
 	free(g->in.buf);
 	free(g->slots[0].data); /* one allocation for all slots */

@@ -138,31 +138,15 @@ static exq_status check_va(exq_image *img, const struct mode *m, uint64_t va)
 	return EXQ_OK;
 }
 
-/* Read the entry at epa (esize bytes) of a level-lvl table. */
-static exq_status read_entry(exq_image *img, struct exq__ptcache *ptc,
-			     unsigned lvl, uint64_t epa, unsigned esize,
+/* Read the entry at epa (esize bytes): in place in the page cache. */
+static exq_status read_entry(exq_image *img, uint64_t epa, unsigned esize,
 			     uint64_t *e)
 {
-	uint8_t local[EXQ__PAGE_SIZE];
-	const uint8_t *page = local;
-	uint64_t pfn = epa >> EXQ__PAGE_SHIFT;
+	const uint8_t *page;
 	size_t off = (size_t)(epa & (EXQ__PAGE_SIZE - 1));
-	exq_status st;
-	if (ptc) {
-		if (!ptc->valid[lvl] || ptc->pfn[lvl] != pfn) {
-			ptc->valid[lvl] = 0;
-			st = exq__read_page(img, pfn, ptc->data[lvl]);
-			if (st != EXQ_OK)
-				return st;
-			ptc->valid[lvl] = 1;
-			ptc->pfn[lvl] = pfn;
-		}
-		page = ptc->data[lvl];
-	} else {
-		st = exq__read_page(img, pfn, local);
-		if (st != EXQ_OK)
-			return st;
-	}
+	exq_status st = exq__page_ref_hot(img, epa >> EXQ__PAGE_SHIFT, &page);
+	if (st != EXQ_OK)
+		return st;
 	*e = esize == 8 ? exq__le64(page + off) : exq__le32(page + off);
 	return EXQ_OK;
 }
@@ -234,7 +218,7 @@ static void finish(exq_xlat *x, const exq_xlat_level *L, uint64_t base,
  * a translation, EXQ_OK with *table moved to the next level otherwise, or
  * the failure. upper accumulates W/U (AND) and NX (OR) over the levels. */
 static exq_status walk_level(exq_image *img, const struct mode *m,
-			     struct exq__ptcache *ptc, exq_xlat *out,
+			     exq_xlat *out,
 			     unsigned lvl, uint64_t *table, uint32_t *upper,
 			     int *done)
 {
@@ -242,7 +226,7 @@ static exq_status walk_level(exq_image *img, const struct mode *m,
 	    (uint32_t)((out->va >> m->shift[lvl]) & ((1u << m->bits[lvl]) - 1));
 	uint64_t epa = *table + (uint64_t)idx * m->esize, e;
 	exq_xlat_level *L = &out->levels[lvl];
-	exq_status st = read_entry(img, ptc, lvl, epa, m->esize, &e);
+	exq_status st = read_entry(img, epa, m->esize, &e);
 	if (st != EXQ_OK)
 		return table_error(img, m, out, lvl, epa, st);
 	L->name = m->name[lvl];
@@ -277,7 +261,7 @@ static exq_status walk_level(exq_image *img, const struct mode *m,
 }
 
 exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
-		     uint64_t va, exq_xlat *out, struct exq__ptcache *ptc)
+		     uint64_t va, exq_xlat *out)
 {
 	const struct mode *m = mode_of(paging);
 	uint64_t table;
@@ -299,7 +283,7 @@ exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 		return st;
 	table = exq__dtb_mask(paging, dtb);
 	for (lvl = 0; lvl < m->levels; lvl++) {
-		st = walk_level(img, m, ptc, out, lvl, &table, &upper, &done);
+		st = walk_level(img, m, out, lvl, &table, &upper, &done);
 		if (st != EXQ_OK || done)
 			return st;
 	}
@@ -323,7 +307,6 @@ struct exq_vspace {
 	uint64_t dtb;
 	const char *dtb_source;
 	struct tlb_slot tlb[TLB_SLOTS];
-	struct exq__ptcache ptc;
 };
 
 static exq_status vspace_make(exq_vspace **out, exq_image *img,
@@ -417,22 +400,9 @@ exq_status exq_vspace_open(exq_vspace **out, exq_image *img)
 				    "arm64 address translation is not "
 				    "supported");
 	if (!(in->have & EXQ_HAVE_DTB)) {
-		exq_dtb_candidate *c = NULL;
-		size_t n = 0;
-		st = exq_dtb_scan(img, NULL, NULL, &c, &n);
+		st = exq__dtb_find(img); /* likely places first */
 		if (st != EXQ_OK)
-			return exq__err_ctx(&img->err, st, "DTB scan");
-		if (!n || !c[0].chosen) {
-			exq_dtb_candidates_free(c);
-			return exq__err_set(
-			    &img->err, EXQ_NOTFOUND,
-			    "no DTB: the image names none and the scan "
-			    "found no page directory that maps kernel "
-			    "space (%zu candidate%s rejected; see 'exq "
-			    "scan')",
-			    n, n == 1 ? "" : "s");
-		}
-		exq_dtb_candidates_free(c);
+			return st;
 	}
 	if (in->paging == EXQ_PAGING_UNKNOWN) {
 		exq_paging p;
@@ -476,7 +446,7 @@ exq_status exq_vtop(exq_vspace *vs, uint64_t va, exq_xlat *out)
 	exq_status st;
 	if (!vs || !out)
 		return EXQ_INVALID;
-	st = exq__walk(vs->img, vs->paging, vs->dtb, va, &x, &vs->ptc);
+	st = exq__walk(vs->img, vs->paging, vs->dtb, va, &x);
 	if (st == EXQ_OK || st == EXQ_NOTPRESENT || st == EXQ_NODATA)
 		*out = x;
 	return st;
@@ -493,7 +463,7 @@ static exq_status xlat_page(exq_vspace *vs, uint64_t va, uint64_t *ppn)
 		*ppn = s->ppn;
 		return EXQ_OK;
 	}
-	st = exq__walk(vs->img, vs->paging, vs->dtb, va, &x, &vs->ptc);
+	st = exq__walk(vs->img, vs->paging, vs->dtb, va, &x);
 	if (st != EXQ_OK)
 		return st;
 	s->tag = vpn + 1;
@@ -506,7 +476,7 @@ static exq_status xlat_page(exq_vspace *vs, uint64_t va, uint64_t *ppn)
 exq_status exq_read_virt(exq_vspace *vs, uint64_t va, void *buf, size_t len,
 			 size_t *done)
 {
-	uint8_t page[EXQ__PAGE_SIZE];
+	const uint8_t *page;
 	uint8_t *dst = buf;
 	size_t got = 0;
 	exq_status st = EXQ_OK;
@@ -530,7 +500,7 @@ exq_status exq_read_virt(exq_vspace *vs, uint64_t va, void *buf, size_t len,
 		st = xlat_page(vs, cur, &ppn);
 		if (st != EXQ_OK)
 			break;
-		st = exq__read_page(vs->img, ppn, page);
+		st = exq__page_ref_hot(vs->img, ppn, &page); /* no copy */
 		if (st != EXQ_OK) {
 			if (st == EXQ_NODATA)
 				exq__err_set(

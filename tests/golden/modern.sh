@@ -3,9 +3,9 @@
 # The worker queues of Windows 7 x64 and Windows 8 … 11 through the CLI
 # (issue 13; DESIGN §7b): each world of fixtures/specs/worlds-win8plus.txt
 # is written by mkwin with its truth, wrapped by mkfixture in every
-# container of its width (x64: raw, PAGEDU64 full and bitmap, ELF core and
-# kdump as a long-mode QEMU guest writes them; x86: raw, PAGEDUMP full,
-# kernel summary and bitmap, ELF, kdump), and `exq queues --json` must
+# container of its width (x64: raw, PAGEDU64 full, kernel summary and
+# bitmap, ELF core and kdump as a long-mode QEMU guest writes them; x86:
+# raw, PAGEDUMP full, kernel summary and bitmap, ELF, kdump), and `exq queues --json` must
 # contain the generator's truth (queue_root, every queue of every node,
 # threads, items with their priority, found_by "threads" where the pattern
 # was erased) and exit 0. The text output is checked once per world: one
@@ -77,7 +77,7 @@ while read -r name opts; do
 		continue
 	fi
 	if grep -q '^width 64' "$W/$name.spec"; then
-		kinds="raw dmp64-full dmp64-bitmap"
+		kinds="raw dmp64-full dmp64-kernel dmp64-bitmap"
 		[ -n "$vm" ] && kinds="$kinds elf64 kdump kdump-flat"
 		width=16
 	else

@@ -80,6 +80,12 @@ static void headers(void)
 				    0x1020, 0x1021, 0x2000, 0x3000};
 	static const size_t cb[] = {0x2004, 0x2008, 0x2020, 0x2028, 0x2030,
 				    0x2038, 0x2039, 0x3000, 0x4000};
+	/* SUMMARY_DUMP64 at 0x2000 (DumpType 2 on PAGEDU64): the same 32-bit
+	 * fields as SUMMARY_DUMP32, SizeOfBitMap 0x18, bitmap 0x28. */
+	static const size_t ck64[] = {0x2004, 0x200C, 0x2014, 0x2028, 0x2029,
+				      0x3000, 0x4000};
+	/* A cut past the headers (inside the pages) is a truncated dump, not
+	 * a lie (DESIGN §8): it opens with a warning, the rest is NODATA. */
 	uint8_t *b;
 	size_t n;
 
@@ -93,13 +99,13 @@ static void headers(void)
 	t_put32(b + 0x6C, 0x20); /* run 0 after run 1: unsorted, disjoint */
 	out("dmp32-full.runs-unsorted", b, n);
 	t_put32(b + 0x6C, 1);
-	t_put32(b + 0x70, 0xFFFFFFFFu); /* PageCount 2^32-1 */
+	t_put32(b + 0x70, 0xFFFFFFFFu); /* PageCount 2^32-1: overlaps run 1 */
 	out("dmp32-full.run-pages-4g", b, n);
 	free(b);
 
 	b = t_make_full(&H64, RUNS, 2, &n);
 	cuts("dmp64-full", b, n, c64, sizeof(c64) / sizeof(c64[0]));
-	t_put64(b + 0xA0, 1ull << 40); /* run 0 PageCount 2^40 */
+	t_put64(b + 0xA0, 1ull << 40); /* run 0 PageCount 2^40: past 2^52 */
 	out("dmp64-full.run-pages-2e40", b, n);
 	t_put64(b + 0xA0, 2);
 	t_put64(b + 0x98, 1ull << 40); /* run 0 at page 2^40 (PA 2^52) */
@@ -124,6 +130,18 @@ static void headers(void)
 	t_put32(b + 0x1014, 3);
 	memset(b + 0x1020, 0xFF, 4); /* 32 bits set, 3 pages stored */
 	out("dmp32-kernel.bitmap-more-bits", b, n);
+	free(b);
+
+	b = t_make_bitmap(&H64, 2, PFNS, 3, 0x20, &n);
+	cuts("dmp64-kernel", b, n, ck64, sizeof(ck64) / sizeof(ck64[0]));
+	t_put32(b + 0x2010, 0xFFFFFFFFu); /* BitmapSize */
+	out("dmp64-kernel.bitmap-4g", b, n);
+	t_put32(b + 0x2010, 0x20);
+	t_put32(b + 0x200C, 0x2028); /* HeaderSize: the bitmap's own offset */
+	out("dmp64-kernel.header-size-in-bitmap", b, n);
+	t_put32(b + 0x200C, 0x3000);
+	memset(b + 0x2028, 0xFF, 4); /* 32 bits set, 3 pages stored */
+	out("dmp64-kernel.bitmap-more-bits", b, n);
 	free(b);
 
 	b = t_make_bitmap(&H64, 5, PFNS, 3, 0x40, &n);

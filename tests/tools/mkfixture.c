@@ -7,7 +7,8 @@
  *
  * From one spec (fixtures/specs/NAME.spec, format in fixtures/README.md) it
  * writes, for every kind the spec asks for (raw, dmp32-full, dmp32-kernel,
- * dmp32-bitmap, dmp64-full, dmp64-bitmap, the ELF cores elf32 and
+ * dmp32-bitmap, dmp64-full, dmp64-bitmap, dmp64-kernel (PAGEDU64
+ * DumpType 2: SUMMARY_DUMP64), the ELF cores elf32 and
  * elf64 — ELF64 with EM_386 — with a QEMU CPU note per CPU, and the
  * kdump-compressed file of QEMU's `dump-guest-memory -z`, as a regular
  * file (kdump) and as the flattened stream QEMU 7.2 writes (kdump-flat)):
@@ -44,11 +45,11 @@
 #define MAX_PHYS_PAGES (64u * 1024u * 1024u / PAGE)
 
 enum kind { K_RAW, K_D32FULL, K_D32KERNEL, K_D32BITMAP, K_D64FULL, K_D64BITMAP,
-	    K_ELF32, K_ELF64, K_KDUMP, K_KDUMPFLAT, K_COUNT };
+	    K_ELF32, K_ELF64, K_KDUMP, K_KDUMPFLAT, K_D64KERNEL, K_COUNT };
 
 static const char *const kind_names[K_COUNT] = {
 	"raw", "dmp32-full", "dmp32-kernel", "dmp32-bitmap", "dmp64-full",
-	"dmp64-bitmap", "elf32", "elf64", "kdump", "kdump-flat"
+	"dmp64-bitmap", "elf32", "elf64", "kdump", "kdump-flat", "dmp64-kernel"
 };
 
 struct range {
@@ -535,12 +536,18 @@ static int in_ranges(const struct range *r, size_t n, uint64_t pfn)
 
 static int is_64(enum kind k)
 {
-	return k == K_D64FULL || k == K_D64BITMAP;
+	return k == K_D64FULL || k == K_D64BITMAP || k == K_D64KERNEL;
+}
+
+/* Kernel summary dumps (DumpType 2): SUMMARY_DUMP32 / SUMMARY_DUMP64. */
+static int is_summary(enum kind k)
+{
+	return k == K_D32KERNEL || k == K_D64KERNEL;
 }
 
 static int is_bitmapped(enum kind k)
 {
-	return k == K_D32KERNEL || k == K_D32BITMAP || k == K_D64BITMAP;
+	return is_summary(k) || k == K_D32BITMAP || k == K_D64BITMAP;
 }
 
 /* held[pfn] for pfn < s->phys_pages: does this kind hold the page? */
@@ -551,7 +558,7 @@ static uint8_t *held_pages(const struct spec *s, enum kind k)
 		int in_run = in_ranges(s->runs, s->nruns, pfn);
 		if (k == K_RAW)
 			held[pfn] = pfn < runs_end(s);
-		else if (k == K_D32KERNEL)
+		else if (is_summary(k))
 			held[pfn] = in_run && (!s->have_kernel ||
 					       in_ranges(s->kernel, s->nkernel, pfn));
 		else if (k == K_D32BITMAP || k == K_D64BITMAP)
@@ -600,6 +607,7 @@ static uint32_t dump_type_of(const struct spec *s, enum kind k)
 	case K_D64FULL:
 		return 1;
 	case K_D32KERNEL:
+	case K_D64KERNEL:
 		return 2;
 	default:
 		return s->bitmap_dump_type;
@@ -1033,8 +1041,11 @@ static void build_kind(const struct spec *s, enum kind k, const uint8_t *held,
 	hdr = is_64(k) ? 0x2000 : 0x1000;
 	uint64_t bits = s->phys_pages;
 	uint64_t bm_bytes = round_up((bits + 7) / 8, 8);
-	if (k == K_D32KERNEL)
-		first = round_up(hdr + 0x20 + bm_bytes, PAGE);
+	/* the bits: SUMMARY_DUMP32 +0x20, SUMMARY_DUMP64 +0x28 (its on-disk
+	 * RTL_BITMAP has an 8-byte Buffer slot), BMP_DUMP_HEADER +0x38 */
+	uint32_t bm_at = k == K_D32KERNEL ? 0x20 : k == K_D64KERNEL ? 0x28 : 0x38;
+	if (is_summary(k))
+		first = round_up(hdr + bm_at + bm_bytes, PAGE);
 	else if (is_bitmapped(k))
 		first = round_up(hdr + 0x38 + bm_bytes, PAGE);
 	else
@@ -1046,8 +1057,8 @@ static void build_kind(const struct spec *s, enum kind k, const uint8_t *held,
 	else
 		header32(s, k, out->p);
 	uint8_t *sub = out->p + hdr;
-	if (k == K_D32KERNEL) {
-		/* SUMMARY_DUMP32 */
+	if (is_summary(k)) {
+		/* SUMMARY_DUMP32 / SUMMARY_DUMP64: the same 32-bit fields */
 		memcpy(sub, "SDMP", 4);
 		memcpy(sub + 4, "DUMP", 4);
 		put32(sub + 0x08, s->dump_options);
@@ -1055,7 +1066,8 @@ static void build_kind(const struct spec *s, enum kind k, const uint8_t *held,
 		put32(sub + 0x10, (uint32_t)bits);
 		put32(sub + 0x14, (uint32_t)npages);
 		put32(sub + 0x18, (uint32_t)bits); /* RTL_BITMAP.SizeOfBitMap */
-		put32(sub + 0x1c, 0);              /* RTL_BITMAP.Buffer */
+		/* RTL_BITMAP.Buffer: a ULONG at 0x1c (32-bit); padding then a
+		 * ULONG64 at 0x20 (64-bit): zeros either way */
 	} else if (is_bitmapped(k)) {
 		memcpy(sub, s->bitmap_dump_type == 5 ? "FDMP" : "SDMP", 4);
 		memcpy(sub + 4, "DUMP", 4);
@@ -1064,7 +1076,7 @@ static void build_kind(const struct spec *s, enum kind k, const uint8_t *held,
 		put64(sub + 0x30, bits);
 	}
 	if (is_bitmapped(k)) {
-		uint8_t *bm = sub + (k == K_D32KERNEL ? 0x20 : 0x38);
+		uint8_t *bm = sub + bm_at;
 		for (uint64_t p = 0; p < bits; p++)
 			if (held[p])
 				bm[p / 8] |= (uint8_t)(1u << (p % 8));
@@ -1152,6 +1164,7 @@ static const char *dump_type_name(const struct spec *s, enum kind k)
 	case K_D64FULL:
 		return "full";
 	case K_D32KERNEL:
+	case K_D64KERNEL:
 		return "kernel";
 	default:
 		return s->bitmap_dump_type == 5 ? "bitmap" : "bitmap-kernel";
@@ -1454,11 +1467,11 @@ static void put_w(uint8_t *p, enum kind k, uint64_t v)
 static void off_sub(enum kind k, const struct layout *l, size_t *pages,
 		    size_t *bits, size_t *first, size_t *bm, int *w8)
 {
-	if (k == K_D32KERNEL) {
+	if (is_summary(k)) {
 		*pages = l->sub + 0x14;
 		*bits = l->sub + 0x10;
 		*first = l->sub + 0x0c;
-		*bm = l->sub + 0x20;
+		*bm = l->sub + (k == K_D64KERNEL ? 0x28 : 0x20);
 		*w8 = 0;
 	} else {
 		*pages = l->sub + 0x28;

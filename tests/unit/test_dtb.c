@@ -298,6 +298,95 @@ static void nothing(void **state)
 	free(mem);
 }
 
+
+/* Likely places first (exq_vspace_open): a kernel DTB in the low 64 MiB is
+ * taken without reading the rest; one only found above is found by the
+ * pass over every page; exq_dtb_scan always reads every page and lists
+ * every candidate. */
+static void likely_places_first(void **state)
+{
+	struct t_pt *lo = t_pt_new(EXQ_PAGING_X64, 8 * MiB, 0x1ad000, 0x200000,
+				   0x400000);
+	struct t_pt *hi = t_pt_new(EXQ_PAGING_X64, 100 * MiB, 0x5000000,
+				   0x5001000, 0x5400000);
+	exq_image *img;
+	exq_dtb_candidate *c;
+	exq_vspace *vs;
+	exq_xlat x;
+	size_t n;
+	(void)state;
+	t_pt_selfmap(lo, 0x1a3);
+	t_pt_kernel(lo, 0xffff800000000000ull, 6);
+	t_pt_map(lo, 0xfffff80003000000ull, 0x701000, T_RW);
+	t_pt_selfmap(hi, 0x1ed);
+	t_pt_kernel(hi, 0xffff800000000000ull, 12); /* scores higher */
+	t_pt_map(hi, 0xfffff80003000000ull, 0x702000, T_RW);
+	/* only the high one */
+	img = open_raw(hi);
+	assert_int_equal(exq_vspace_open(&vs, img), EXQ_OK);
+	assert_int_equal(exq_image_get_info(img)->dtb, 0x5000000);
+	assert_string_equal(exq_image_get_info(img)->dtb_source, "scan");
+	assert_int_equal(exq_vtop(vs, 0xfffff80003000123ull, &x), EXQ_OK);
+	assert_int_equal(x.pa, 0x702123);
+	exq_vspace_free(vs);
+	exq_image_free(img);
+	/* both: the likely place wins for vspace_open ... */
+	memcpy(hi->mem, lo->mem, lo->mem_size);
+	img = open_raw(hi);
+	assert_int_equal(exq_vspace_open(&vs, img), EXQ_OK);
+	assert_int_equal(exq_image_get_info(img)->dtb, 0x1ad000);
+	assert_int_equal(exq_vtop(vs, 0xfffff80003000123ull, &x), EXQ_OK);
+	assert_int_equal(x.pa, 0x701123);
+	exq_vspace_free(vs);
+	exq_image_free(img);
+	/* ... while the full scan lists both and picks by score */
+	img = open_raw(hi);
+	assert_int_equal(exq_dtb_scan(img, NULL, NULL, &c, &n), EXQ_OK);
+	show(c, n);
+	assert_true(c[0].chosen);
+	assert_int_equal(c[0].dtb, 0x5000000);
+	assert_non_null(find(c, n, EXQ_PAGING_X64, 0x1ad000));
+	assert_true(find(c, n, EXQ_PAGING_X64, 0x1ad000)->accepted);
+	exq_dtb_candidates_free(c);
+	exq_image_free(img);
+	t_pt_free(lo);
+	t_pt_free(hi);
+}
+
+/* A failed search is kept: exq_dtb_scan after it lists the same
+ * candidates (no second pass over the pages). */
+static void failed_search_kept(void **state)
+{
+	size_t len = 80 * MiB, n, n2, i;
+	uint8_t *mem = calloc(1, len);
+	exq_image *img = exq_image_new();
+	exq_dtb_candidate *c, *c2;
+	exq_vspace *vs;
+	(void)state;
+	assert_non_null(mem);
+	t_put64(mem + 0x5000 + 0x18, 0x5000 | 1);
+	t_put64(mem + 0x4500000 + 0x18, 0x4500000 | 1); /* above 64 MiB */
+	assert_int_equal(exq_image_open_mem(img, mem, len), EXQ_OK);
+	assert_int_equal(exq_vspace_open(&vs, img), EXQ_NOTFOUND);
+	assert_non_null(strstr(exq_image_error(img), "no DTB"));
+	assert_int_equal(exq_dtb_scan(img, NULL, NULL, &c, &n), EXQ_OK);
+	assert_non_null(find(c, n, EXQ_PAGING_PAE, 0x4500000));
+	exq_image_free(img);
+	img = exq_image_new();
+	assert_int_equal(exq_image_open_mem(img, mem, len), EXQ_OK);
+	assert_int_equal(exq_dtb_scan(img, NULL, NULL, &c2, &n2), EXQ_OK);
+	assert_int_equal(n, n2);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(c[i].dtb, c2[i].dtb);
+		assert_int_equal(c[i].paging, c2[i].paging);
+		assert_string_equal(c[i].reason, c2[i].reason);
+	}
+	exq_dtb_candidates_free(c);
+	exq_dtb_candidates_free(c2);
+	exq_image_free(img);
+	free(mem);
+}
+
 /* --paging restricts the scan to that mode. */
 static void paging_override(void **state)
 {
@@ -352,6 +441,8 @@ int main(void)
 		cmocka_unit_test(x86_scene),
 		cmocka_unit_test(x64_scene),
 		cmocka_unit_test(nothing),
+		cmocka_unit_test(likely_places_first),
+		cmocka_unit_test(failed_search_kept),
 		cmocka_unit_test(paging_override),
 		cmocka_unit_test(outside_rejected),
 	};

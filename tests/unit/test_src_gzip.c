@@ -231,6 +231,67 @@ static void test_random_reads_thinning(void **state)
 	free(d);
 }
 
+
+/* Zero-heavy memory at level 1: deflate blocks of several MiB of output.
+ * Points must still sit about a span apart (decoder copies inside the
+ * blocks), reads from them must match, and thinning must keep working
+ * with such points. */
+static void test_points_inside_long_blocks(void **state)
+{
+	size_t n = 12 * MIB, np, i;
+	uint64_t span;
+	uint8_t *d = calloc(1, n);
+	struct buf b = {0};
+	exq__source *src;
+	exq__err err;
+	(void)state;
+	assert_non_null(d);
+	for (i = 0; i < n; i += 4096) /* a page number here and there */
+		if (i % (512 * 1024) == 0)
+			memcpy(d + i, &i, sizeof(i));
+	gz_member(&b, d, n, 1, 0);
+	assert_true(b.len < n / 100);
+	assert_int_equal(open_gz(&b, 256 * 1024, 1024, &src, &err), EXQ_OK);
+	assert_int_equal(exq__src_gzip_stats(src, &np, &span, NULL), EXQ_OK);
+	assert_int_equal(span, 256 * 1024);
+	/* block boundaries alone would give a handful (blocks of MiBs);
+	 * decoder copies come at most 1.5 spans apart */
+	assert_true(np >= n / (384 * 1024) - 1);
+	random_reads(src, d, n, 300, 9000, 11);
+	for (i = 1; i < 12; i++)
+		check_read(src, d, i * MIB - 100, 4096);
+	check_read(src, d, n - 4096, 4096);
+	check_read(src, d, 0, n);
+	exq__src_close(src);
+	/* thinning with decoder copies among the points */
+	assert_int_equal(open_gz(&b, 64 * 1024, 8, &src, &err), EXQ_OK);
+	assert_int_equal(exq__src_gzip_stats(src, &np, &span, NULL), EXQ_OK);
+	assert_true(np <= 8 && np >= 4);
+	assert_true(span >= MIB); /* 12 MiB, <= 8 points, <= 1.5 spans apart */
+	random_reads(src, d, n, 100, 5000, 12);
+	check_read(src, d, n - 1, 1);
+	exq__src_close(src);
+	free(b.p);
+	free(d);
+	/* the byte cap: 30 MiB of zeros with 8 KiB spans wants a decoder
+	 * copy at every inflate return (32 KiB of output apart): ~960 of
+	 * them, under the 1024-point cap but ~38 MiB; the index thins at
+	 * 32 MiB (<= 819 copies) */
+	n = 30 * MIB;
+	d = calloc(1, n);
+	assert_non_null(d);
+	memset(&b, 0, sizeof(b));
+	gz_member(&b, d, n, 1, 0);
+	assert_int_equal(open_gz(&b, 8192, 1024, &src, &err), EXQ_OK);
+	assert_int_equal(exq__src_gzip_stats(src, &np, &span, NULL), EXQ_OK);
+	assert_true(np <= (32u << 20) / (40u << 10) && np >= 256);
+	assert_true(span >= 16384);
+	random_reads(src, d, n, 100, 5000, 13);
+	exq__src_close(src);
+	free(b.p);
+	free(d);
+}
+
 /* The public open: 1 MiB span, no thinning for 6 MiB. */
 static void test_default_open(void **state)
 {
@@ -591,6 +652,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_reads_thinning),
 		cmocka_unit_test(test_default_open),
+		cmocka_unit_test(test_points_inside_long_blocks),
 		cmocka_unit_test(test_spanning_reads),
 		cmocka_unit_test(test_multi_member),
 		cmocka_unit_test(test_many_small_members),

@@ -29,8 +29,10 @@ extern const struct t_hdr t_hdr_generic32, t_hdr_generic64;
 /* A full dump (DumpType 1) holding the given runs; *len gets the size. */
 uint8_t *t_make_full(const struct t_hdr *h, const exq_run *runs, size_t n,
 		     size_t *len);
-/* A bitmap dump (DumpType 5/6, or 2 = 32-bit summary) holding the pages
- * set in the PFN list; bitmap_bits is BitmapSize. */
+/* A bitmap dump (DumpType 5/6, or 2 = kernel summary: SUMMARY_DUMP32 or,
+ * on a wide header, SUMMARY_DUMP64 with its 32-bit fields and the bits at
+ * +0x28) holding the pages set in the PFN list; bitmap_bits is
+ * BitmapSize. */
 uint8_t *t_make_bitmap(const struct t_hdr *h, uint32_t dump_type,
 		       const uint64_t *pfns, size_t n, uint64_t bitmap_bits,
 		       size_t *len);

@@ -143,7 +143,9 @@ uint8_t *t_make_bitmap(const struct t_hdr *h, uint32_t dump_type,
 		abort();
 	memcpy(sorted, pfns, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), cmp_u64);
-	bm_at = hs + (dump_type == 2 ? 0x20 : 0x38);
+	/* SUMMARY_DUMP32/64 bits at +0x20/+0x28 (after an on-disk RTL_BITMAP
+	 * whose pointer slot is 4/8 bytes); BMP_DUMP_HEADER bits at +0x38 */
+	bm_at = hs + (dump_type == 2 ? (h->wide ? 0x28 : 0x20) : 0x38);
 	first = (bm_at + bm_bytes + 4095) & ~(size_t)4095;
 	*len = first + n * 4096;
 	b = calloc(1, *len);
@@ -156,6 +158,8 @@ uint8_t *t_make_bitmap(const struct t_hdr *h, uint32_t dump_type,
 		t_put32(b + hs + 0x0C, (uint32_t)first);
 		t_put32(b + hs + 0x10, (uint32_t)bitmap_bits);
 		t_put32(b + hs + 0x14, (uint32_t)n);
+		if (h->wide) /* Bitmap.SizeOfBitMap */
+			t_put32(b + hs + 0x18, (uint32_t)bitmap_bits);
 	} else {
 		t_put64(b + hs + 0x20, first);
 		t_put64(b + hs + 0x28, n);

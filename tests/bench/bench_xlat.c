@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/* bench_xlat — translation and virtual-read rates (issue 15 item 2).
+ *
+ *   bench_xlat [N]
+ *
+ * For PAE and x64: page tables in a 256 MiB raw image (tests/unit/tlib_pt.c)
+ * mapping N (default 100000) random kernel pages to random frames; then
+ *   vtop      exq_vtop over the N VAs in random order (every walk a TLB miss:
+ *             exq_vtop always walks, and the tables are spread)
+ *   vtop-hot  exq_vtop over 64 VAs of one page table, repeated
+ *   read8     8-byte exq_read_virt at random VAs of the N (TLB mostly misses)
+ *   read8-hot 8-byte exq_read_virt within 64 pages (TLB hits)
+ * Each rate is the median of 5 runs; every result is checked against the
+ * generator's mapping. Prints one line per case: "MODE CASE RATE M/s".
+ */
+#include "../unit/tlib_dump.c"
+#include "../unit/tlib_pt.c"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "exq_int.h"
+
+#define MiB (1024u * 1024u)
+#define RUNS 5
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int dcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct map {
+	uint64_t va, pa;
+};
+
+static void die(const char *m)
+{
+	fprintf(stderr, "bench_xlat: %s\n", m);
+	exit(1);
+}
+
+/* rate in M/s of `ops` operations done by f, median of RUNS */
+typedef uint64_t (*bench_fn)(exq_vspace *vs, const struct map *m, size_t n,
+			     size_t ops);
+
+static uint64_t do_vtop(exq_vspace *vs, const struct map *m, size_t n,
+			size_t ops)
+{
+	uint64_t sum = 0;
+	size_t i;
+	exq_xlat x;
+	for (i = 0; i < ops; i++) {
+		const struct map *e = &m[i % n];
+		if (exq_vtop(vs, e->va, &x) != EXQ_OK || x.pa != e->pa) {
+			fprintf(stderr, "VA 0x%llx: PA 0x%llx, want 0x%llx: %s\n",
+				(unsigned long long)e->va,
+				(unsigned long long)x.pa,
+				(unsigned long long)e->pa,
+				exq_image_error(exq_vspace_image(vs)));
+			die("vtop disagrees with the tables");
+		}
+		sum += x.pa;
+	}
+	return sum;
+}
+
+static uint64_t do_read8(exq_vspace *vs, const struct map *m, size_t n,
+			 size_t ops)
+{
+	uint64_t sum = 0, v;
+	size_t i;
+	for (i = 0; i < ops; i++) {
+		const struct map *e = &m[i % n];
+		if (exq_read_virt(vs, e->va + 8 * (i & 7), &v, 8, NULL) != EXQ_OK)
+			die("read_virt failed");
+		sum += v;
+	}
+	return sum;
+}
+
+static double rate(bench_fn f, exq_vspace *vs, const struct map *m, size_t n,
+		   size_t ops)
+{
+	double t[RUNS];
+	int r;
+	for (r = 0; r < RUNS; r++) {
+		double t0 = now();
+		volatile uint64_t s = f(vs, m, n, ops);
+		(void)s;
+		t[r] = now() - t0;
+	}
+	qsort(t, RUNS, sizeof(t[0]), dcmp);
+	return (double)ops / t[RUNS / 2] / 1e6;
+}
+
+static void one_mode(exq_paging paging, size_t n)
+{
+	size_t mem = 256 * MiB, i;
+	uint64_t dtb = 0x185000, pool = 0x200000, pool_end = 0x2000000;
+	uint64_t base = paging == EXQ_PAGING_X64 ? 0xfffff80000000000ull
+						  : 0x80000000ull;
+	uint64_t seed = 0x15, span = 1ull << 30; /* 1 GiB of kernel VA */
+	struct t_pt *pt = t_pt_new(paging, mem, dtb, pool, pool_end);
+	struct map *m = malloc(n * sizeof(*m)), *hot = malloc(64 * sizeof(*m));
+	exq_image *img = exq_image_new();
+	exq_vspace *vs;
+	const char *name = paging == EXQ_PAGING_X64 ? "x64" : "pae";
+	if (!pt || !m || !hot || !img)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		uint64_t r = t_rand(&seed);
+		m[i].va = base + ((r % (span >> 12)) << 12);
+		m[i].pa = (pool_end >> 12) + (t_rand(&seed) % ((mem - pool_end) >> 12));
+		m[i].pa <<= 12;
+		t_pt_map(pt, m[i].va, m[i].pa, T_RW);
+	}
+	for (i = 0; i < 64; i++) {
+		hot[i].va = base + 0x3000000 + (i << 12);
+		hot[i].pa = 0x1000000 + (i << 12);
+		t_pt_map(pt, hot[i].va, hot[i].pa, T_RW);
+	}
+	/* a VA drawn twice keeps its last frame: the truth is the PTE */
+	for (i = 0; i < n; i++) {
+		uint64_t pte = t_pt_find_entry(pt, m[i].va, t_pt_levels(pt) - 1);
+		m[i].pa = t_pt_get(pt, pte) & 0x000FFFFFFFFFF000ull;
+	}
+	if (exq_image_open_mem(img, pt->mem, pt->mem_size) != EXQ_OK ||
+	    exq_vspace_new(&vs, img, paging, pt->dtb) != EXQ_OK)
+		die(exq_image_error(img));
+	printf("%s vtop %.1f M/s\n", name, rate(do_vtop, vs, m, n, 4 * n));
+	printf("%s vtop-hot %.1f M/s\n", name, rate(do_vtop, vs, hot, 64, 4 * n));
+	printf("%s read8 %.1f M/s\n", name, rate(do_read8, vs, m, n, 4 * n));
+	printf("%s read8-hot %.1f M/s\n", name, rate(do_read8, vs, hot, 64, 4 * n));
+	exq_vspace_free(vs);
+	exq_image_free(img);
+	t_pt_free(pt);
+	free(m);
+	free(hot);
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 0) : 100000;
+	if (n < 1)
+		die("N must be at least 1");
+	one_mode(EXQ_PAGING_PAE, n);
+	one_mode(EXQ_PAGING_X64, n);
+	return 0;
+}
