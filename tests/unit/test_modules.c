@@ -83,6 +83,37 @@ static void symbols(void **state)
 	assert_int_equal(exq_symbolize_export(env.k, mod->base + 0x1234, b, sizeof(b)), EXQ_NOTFOUND);
 }
 
+/* Export-relative names only within 0x1000 bytes of the export (issue
+ * 14): the exports after ExQueueWorkItem are moved 0x3000 further in the
+ * export table, so that ExQueueWorkItem "contains" 0x3000 bytes. */
+static void export_near(void **state)
+{
+	uint32_t base = (uint32_t)env.w->kernel_base, q = (uint32_t)env.w->exqueueworkitem;
+	uint32_t pe = base + tw_read32(env.w, base + 0x3c);
+	uint32_t dir = base + tw_read32(env.w, pe + 0x78); /* PE32 export dir */
+	uint32_t n = tw_read32(env.w, dir + 0x14), fns = base + tw_read32(env.w, dir + 0x1c);
+	uint32_t i, moved = 0;
+	char b[200];
+	(void)state;
+	for (i = 0; i < n; i++) {
+		uint32_t rva = tw_read32(env.w, fns + 4 * i);
+		if (rva > q - base && rva <= q - base + 0x3000) {
+			put32(fns + 4 * i, q - base + 0x3000);
+			moved++;
+		}
+	}
+	assert_true(moved > 0);
+	t_env_reopen(&env, NULL);
+	assert_int_equal(exq_symbolize_export(env.k, q + 0x800, b, sizeof(b)), EXQ_OK);
+	assert_non_null(strstr(b, "!ExQueueWorkItem+0x800"));
+	assert_int_equal(exq_symbolize_export(env.k, q + 0x1000, b, sizeof(b)), EXQ_OK);
+	assert_int_equal(exq_symbolize_export(env.k, q + 0x1001, b, sizeof(b)), EXQ_NOTFOUND);
+	assert_int_equal(exq_symbolize_export(env.k, q + 0x2800, b, sizeof(b)), EXQ_NOTFOUND);
+	assert_int_equal(exq_symbolize(env.k, q + 0x2800, b, sizeof(b)), EXQ_OK);
+	t_env_close(&env);
+	setup(NULL);
+}
+
 static void cycle_and_breaks(void **state)
 {
 	const exq_module *m;
@@ -131,6 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(list_matches_truth),
 		cmocka_unit_test(symbols),
+		cmocka_unit_test(export_near),
 		cmocka_unit_test(cycle_and_breaks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
