@@ -129,7 +129,9 @@ exq_status exq__src_file_open(exq__source **out, const char *path,
 	struct stat st;
 	exq__source *s;
 	struct file_priv *fp;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO with no writer must not block the open (it is
+	 * refused below); regular files and devices ignore the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return exq__err_set(err, EXQ_IO, "cannot open '%s': %s", path,
 				    strerror(errno));
@@ -142,6 +144,17 @@ exq_status exq__src_file_open(exq__source **out, const char *path,
 	if (S_ISDIR(st.st_mode)) {
 		close(fd);
 		return exq__err_set(err, EXQ_IO, "'%s' is a directory", path);
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		/* pipes, FIFOs, sockets, character devices: exq reads at
+		 * offsets, which these cannot serve */
+		close(fd);
+		return exq__err_set(err, EXQ_IO,
+				    "'%s' is %s, not a file exq can read at any "
+				    "offset: save it to a file first",
+				    path, S_ISFIFO(st.st_mode)   ? "a pipe or FIFO"
+					  : S_ISSOCK(st.st_mode) ? "a socket"
+								 : "a character device");
 	}
 	s = calloc(1, sizeof(*s));
 	fp = calloc(1, sizeof(*fp));

@@ -40,6 +40,13 @@ expect_rc 0 "--help" "$EXQ" --help
 expect_rc 3 "missing file" "$EXQ" info "$T/does-not-exist"
 err_has "^exq: info: "
 err_has "No such file"
+# a FIFO with no writer must not block (issue 16); a pipe is not a file
+mkfifo "$T/fifo" 2> /dev/null &&
+	expect_rc 3 "a FIFO with no writer (no hang)" timeout 20 "$EXQ" info "$T/fifo" &&
+	err_has "is a pipe or FIFO, not a file exq can read at any offset"
+printf 'hello' | "$EXQ" info /dev/stdin > "$T/out" 2> "$T/err"
+[ $? -eq 3 ] && grep -q "pipe or FIFO" "$T/err" && ok "a pipe on stdin: exit 3, named" ||
+	{ nok "a pipe on stdin"; note "$T/err"; }
 expect_rc 3 "empty file" "$EXQ" info "$T/empty"
 err_has "whole 4 KiB page"
 expect_rc 3 "5-byte file" "$EXQ" info --json "$T/tiny"

@@ -30,7 +30,7 @@ nok() { fail=$((fail + 1)); echo "not ok - $1"; }
 note() { sed 's/^/    # /' "$1" | head -n "${2:-5}"; }
 
 vm=""
-if ! "$EXQ" info --format elf /dev/null 2>&1 | grep -q "unknown format"; then
+if "$EXQ" --version | grep -q "kdumpfile yes"; then
 	vm=1
 fi
 

@@ -177,7 +177,7 @@ while read -r name opts; do
 	# flattened; QEMU notes with the world's CR3), when exq reads them
 	# (built with libkdumpfile)
 	vm=""
-	if ! "$EXQ" info --format elf /dev/null 2>&1 | grep -q "unknown format"; then
+	if "$EXQ" --version | grep -q "kdumpfile yes"; then
 		vm="elf32 elf64 kdump kdump-flat"
 		echo "kinds raw dmp32-full dmp32-kernel dmp32-bitmap $vm" >> "$W/$name.spec"
 	fi
