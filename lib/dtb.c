@@ -35,11 +35,6 @@
 #define E_P 1ull
 #define E_PS 0x80ull
 
-int exq__pfn_in_image(const exq_image *img, uint64_t pfn)
-{
-	return exq__run_find(img->info.runs, img->info.nruns, pfn) !=
-	       img->info.nruns;
-}
 
 /* ------------------------------------------------------- evaluation */
 

@@ -266,6 +266,10 @@ exq_status exq__image_set_runs(exq_image *img, const exq_run *runs,
  * or n when none does (runs.c: the one run search of the formats). */
 size_t exq__run_find(const exq_run *runs, size_t n, uint64_t pfn);
 
+/* True when page frame pfn is one the image holds (runs.c: the physical
+ * layer's answer, used by the formats and the DTB scan alike). */
+int exq__pfn_in_image(const exq_image *img, uint64_t pfn);
+
 /* Runs of the set bits [0, nbits) of bm (bit i = byte i/8, bit i%8),
  * ascending and merged, built a 64-bit word at a time; only the first
  * max_pages set bits become runs (a truncated dump holds no more), while
@@ -309,17 +313,23 @@ exq_status exq__read_page(exq_image *img, uint64_t pfn, void *page);
 
 /* The DTB as the walker uses it (PAE: 32-byte aligned below 4 GiB; x86:
  * page aligned below 4 GiB; x64: bits 12..51, PCID bits dropped). */
-uint64_t exq__dtb_mask(exq_paging paging, uint64_t dtb);
+static inline uint64_t exq__dtb_mask(exq_paging paging, uint64_t dtb)
+{
+	switch (paging) {
+	case EXQ_PAGING_PAE:
+		return dtb & 0xFFFFFFE0ull;
+	case EXQ_PAGING_X86:
+		return dtb & 0xFFFFF000ull;
+	default:
+		return dtb & 0x000FFFFFFFFFF000ull;
+	}
+}
 
 /* One page-table walk (xlat.c), without TLB; table pages are read in
  * place in the image's page cache. Writes *out (levels read so far also
  * on NOTPRESENT / NODATA) and a message on img->err on failure. */
 exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 		     uint64_t va, exq_xlat *out);
-
-/* True when page frame pfn is one the image holds (dtb.c; binary search
- * of the runs). */
-int exq__pfn_in_image(const exq_image *img, uint64_t pfn);
 
 /* Find a DTB for an image that names none and record it (dtb_source
  * "scan"): the scan of exq_dtb_scan, first over the likely places only

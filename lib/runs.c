@@ -21,6 +21,12 @@ size_t exq__run_find(const exq_run *runs, size_t n, uint64_t pfn)
 	return lo - 1;
 }
 
+int exq__pfn_in_image(const exq_image *img, uint64_t pfn)
+{
+	return exq__run_find(img->info.runs, img->info.nruns, pfn) !=
+	       img->info.nruns;
+}
+
 /* 64 bits of the bitmap starting at bit w*64, zero past nbits; the bytes
  * past the last whole word are read one at a time (no over-read). */
 static uint64_t bm_word(const uint8_t *bm, uint64_t nbits, uint64_t w)

@@ -70,18 +70,6 @@ static const struct mode *mode_of(exq_paging p)
 	return NULL;
 }
 
-uint64_t exq__dtb_mask(exq_paging paging, uint64_t dtb)
-{
-	switch (paging) {
-	case EXQ_PAGING_PAE:
-		return dtb & 0xFFFFFFE0ull;
-	case EXQ_PAGING_X86:
-		return dtb & PFN32;
-	default:
-		return dtb & PFN64;
-	}
-}
-
 static uint64_t pfn_mask(const struct mode *m)
 {
 	return m->esize == 4 ? PFN32 : PFN64;

@@ -162,5 +162,9 @@ say "bench_gzip"
 	echo '```'
 	cat "$T/gzip.txt"
 	echo '```'
+	if [ -f tests/bench/NOTES.md ]; then
+		echo
+		cat tests/bench/NOTES.md
+	fi
 } > "$OUT"
 say "wrote $OUT"
