@@ -264,8 +264,10 @@ typedef struct exq_xlat {
 
 /* Open the kernel address space of an open image: the paging mode and
  * DTB the image reports (a --dtb/--paging override, the dump header),
- * else a DTB scan (exq_dtb_scan; its winner is recorded on the image as
- * dtb_source "scan"). A DTB with an unknown paging mode is tried in each
+ * else a DTB search: the likely places first (known boot CR3s, the low
+ * 64 MiB), every page only when none of those passes (exq_dtb_scan; the
+ * winner is recorded on the image as dtb_source "scan", and a failed full
+ * scan is kept so that exq_dtb_scan does not repeat it). A DTB with an unknown paging mode is tried in each
  * mode the machine allows and kept in the one that maps kernel space.
  * EXQ_NOTFOUND (with a message) when no DTB is known or found. The image
  * must outlive the vspace. */
