@@ -409,7 +409,9 @@ typedef struct exq_module {
  * KDBG.KernBase, first entry of PsLoadedModuleList, KDBG scan of physical
  * memory, PE scan of kernel space; every candidate must parse as a kernel
  * PE), read its exports, build and CodeView record. Rejected candidates
- * become image warnings. The vspace must outlive the kernel. */
+ * become image warnings. EXQ_UNSUPPORTED on a triage dump (which holds
+ * no kernel pages; its KDBG copy and driver list are in
+ * exq_image_info.triage). The vspace must outlive the kernel. */
 EXQ_API exq_status exq_kernel_open(exq_kernel **out, exq_vspace *vs,
 				   const exq_kernel_opts *opts);
 EXQ_API void exq_kernel_free(exq_kernel *k); /* accepts NULL */

@@ -573,6 +573,13 @@ struct exq_kernel {
 	struct exq__modpe *modpe; /* one per module */
 };
 
+/* Why a triage dump has no kernel and no queues (exq_kernel_open and
+ * exq_workq_walk say it the same way). */
+#define EXQ__TRIAGE_MSG                                                        \
+	"a triage dump holds only selected pages (PRCB, current thread, "      \
+	"stack, driver list), not the kernel's data, so the kernel image and " \
+	"the worker queues cannot be read"
+
 /* exq_symbolize_export names an export only within this many bytes of it. */
 #define EXQ__EXPORT_NEAR 0x1000
 

@@ -328,6 +328,11 @@ exq_status exq_kernel_open(exq_kernel **out, exq_vspace *vs,
 		return EXQ_NOMEM;
 	k->vs = vs;
 	k->img = exq_vspace_image(vs);
+	if (exq_image_get_info(k->img) && exq_image_get_info(k->img)->triage) {
+		free(k);
+		return exq__err_set(&exq_vspace_image(vs)->err, EXQ_UNSUPPORTED,
+				    "%s", EXQ__TRIAGE_MSG);
+	}
 	if (opts)
 		k->opts = *opts;
 	st = find_base(k);

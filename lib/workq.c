@@ -57,11 +57,8 @@ static exq_status check_supported(exq_kernel *k)
 	const exq_kernel_info *ki = exq_kernel_get_info(k);
 	const exq_image_info *in = exq_image_get_info(k->img);
 	if (in && in->triage)
-		return exq__err_set(&k->img->err, EXQ_UNSUPPORTED,
-				    "a triage dump holds only selected pages "
-				    "(PRCB, current thread, stack, driver list), "
-				    "not the kernel's data, so the worker queues "
-				    "cannot be walked");
+		return exq__err_set(&k->img->err, EXQ_UNSUPPORTED, "%s",
+				    EXQ__TRIAGE_MSG);
 	if (!ki->has_build)
 		return exq__err_set(&k->img->err, EXQ_UNSUPPORTED,
 				    "the kernel's build is unknown: no layout "

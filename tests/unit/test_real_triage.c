@@ -124,12 +124,29 @@ static void no_physical_pages(void **state)
 	assert_int_equal(done, 0);
 }
 
+/* A library user gets the triage refusal from exq_kernel_open, with the
+ * reason (issue 14), not a "kernel not found". */
+static void kernel_refused(void **state)
+{
+	exq_vspace *vs = NULL;
+	exq_kernel *k = NULL;
+	if (!*state)
+		skip();
+	assert_int_equal(exq_vspace_new(&vs, *state, EXQ_PAGING_X64, 0x1ad000), EXQ_OK);
+	assert_int_equal(exq_kernel_open(&k, vs, NULL), EXQ_UNSUPPORTED);
+	assert_null(k);
+	assert_non_null(strstr(exq_image_error(*state), "a triage dump holds only selected pages"));
+	assert_non_null(strstr(exq_image_error(*state), "worker queues cannot be read"));
+	exq_vspace_free(vs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(header_values),
 		cmocka_unit_test(triage_values),
 		cmocka_unit_test(no_physical_pages),
+		cmocka_unit_test(kernel_refused),
 	};
 	return cmocka_run_group_tests(tests, open_real, close_real);
 }
