@@ -499,6 +499,25 @@ static int vm_core_as_raw(exq_image *img)
 	       !memcmp(h, "makedumpfile\0\0\0\0", 16);
 }
 
+static int want_progress(const struct opts *o);
+
+/* Building a .gz index reads the whole compressed file once: say how far
+ * it got (a TTY, or --progress). */
+static void gzip_progress_cb(void *arg, uint64_t done, uint64_t total)
+{
+	const struct opts *o = arg;
+	if (!total)
+		return;
+	fprintf(stderr,
+		"\rexq: %s: %s: indexing the gzip stream: %3u%% (%" PRIu64
+		" of %" PRIu64 " MiB)",
+		o->command, o->image ? o->image : "-",
+		(unsigned)(done * 100 / total), done >> 20, total >> 20);
+	if (done >= total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
 exq_image *cli_open(const struct opts *o, const char *path, int *code)
 {
 	exq_image *img = exq_image_new();
@@ -517,6 +536,8 @@ exq_image *cli_open(const struct opts *o, const char *path, int *code)
 		exq_image_set_dtb(img, o->dtb);
 	if (o->have_cpu)
 		exq_image_set_cpu(img, o->cpu);
+	if (want_progress(o))
+		exq_image_set_progress(img, gzip_progress_cb, (void *)o);
 	if (o->paging)
 		exq_image_set_paging(
 		    img, !strcmp(o->paging, "x86")   ? EXQ_PAGING_X86

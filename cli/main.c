@@ -74,7 +74,8 @@ static const char global_options[] =
     "  --kernel-base VA       ntoskrnl's base\n"
     "  --modules-list VA      PsLoadedModuleList's head\n"
     "  -v, -q                 more / less on stderr\n"
-    "  --progress             progress of long scans (default on a TTY)\n"
+    "  --progress             progress of long steps: a DTB scan, a .gz index\n"
+    "                         (default when stderr is a TTY)\n"
     "  --help, --version\n";
 
 static const char radix_text[] =

@@ -88,6 +88,16 @@ EXQ_API exq_status exq_image_set_format(exq_image *img, const char *name);
 EXQ_API exq_status exq_image_set_dtb(exq_image *img, uint64_t dtb);
 EXQ_API exq_status exq_image_set_paging(exq_image *img, exq_paging paging);
 
+/* Progress of a long operation: done out of total units (pages for the DTB
+ * scan, compressed bytes for a gzip index); a last call has done == total. */
+typedef void (*exq_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+/* Progress of the long steps of exq_image_open_* (building a gzip index:
+ * a call every MiB of compressed input and one at the end); NULL for
+ * none. */
+EXQ_API exq_status exq_image_set_progress(exq_image *img, exq_progress_fn fn,
+					  void *arg);
+
 /* Open a file. gzip input is detected by its magic and read through an
  * index, whatever format it wraps. */
 EXQ_API exq_status exq_image_open_file(exq_image *img, const char *path);
@@ -333,8 +343,6 @@ typedef struct exq_dtb_candidate {
 	char reason[200]; /* why rejected, or a summary when accepted */
 } exq_dtb_candidate;
 
-/* Progress of a long operation: done out of total units (pages). */
-typedef void (*exq_progress_fn)(void *arg, uint64_t done, uint64_t total);
 
 /* Scan the image for page directories (DESIGN §5): PAE self-map (8-byte
  * entry 3 naming its own page) with the PDPT that names it, known boot

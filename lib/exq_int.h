@@ -111,6 +111,7 @@ exq_status exq__src_mem_open(exq__source **out, const void *buf, size_t len,
  * during open (one pass: that is how the uncompressed size is known);
  * memory stays bounded whatever the stream's size. */
 exq_status exq__src_gzip_open(exq__source **out, exq__source *inner,
+			      exq_progress_fn progress, void *arg,
 			      exq__err *err);
 /* --- gzip source: test knobs (src_gzip.c; used by tests/unit and bench).
  * _open_span is exq__src_gzip_open with a chosen first span between access
@@ -240,6 +241,8 @@ struct exq_image {
 	size_t nwarnings;
 	size_t warnings_dropped;
 	struct exq__pcache_slot *pcache; /* lazily allocated */
+	exq_progress_fn progress; /* exq_image_set_progress */
+	void *progress_arg;
 	/* The last full DTB scan that chose nothing (dtb.c), so that asking
 	 * again (exq_dtb_scan after exq_vspace_open failed) does not read
 	 * every page twice; scan_modes: the modes it looked for. */

@@ -110,6 +110,16 @@ exq_status exq_image_set_paging(exq_image *img, exq_paging paging)
 	return EXQ_OK;
 }
 
+exq_status exq_image_set_progress(exq_image *img, exq_progress_fn fn,
+				  void *arg)
+{
+	if (!img)
+		return EXQ_INVALID;
+	img->progress = fn;
+	img->progress_arg = arg;
+	return EXQ_OK;
+}
+
 exq_status exq_image_set_cpu(exq_image *img, unsigned cpu)
 {
 	if (!img)
@@ -169,7 +179,8 @@ static exq_status open_source(exq_image *img, exq__source *src)
 	img->src = src;
 	if (exq__src_is_gzip(src)) {
 		img->src = NULL;
-		st = exq__src_gzip_open(&img->src, src, &img->err);
+		st = exq__src_gzip_open(&img->src, src, img->progress,
+					img->progress_arg, &img->err);
 		if (st != EXQ_OK)
 			return exq__err_ctx(&img->err, st, "gzip");
 		img->info.gzip = 1;

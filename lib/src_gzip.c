@@ -105,7 +105,14 @@ struct gzi {
 	uint64_t dec_member;
 	struct gzi_slot slots[GZ_SLOTS];
 	uint64_t tick;
+	/* Progress of the index build (compressed bytes read), or NULL. */
+	exq_progress_fn progress;
+	void *parg;
+	uint64_t last_report;
 };
+
+/* Progress is reported every this many compressed bytes, and at the end. */
+#define GZ_PROGRESS_STEP (1u << 20)
 
 /* State that lives only while open builds the index. */
 struct gzi_build {
@@ -463,6 +470,10 @@ static exq_status gzi_build_member(struct gzi *g, struct gzi_build *b,
 			break;
 		b->crc = (uint32_t)crc32(b->crc, b->ring + b->rpos,
 					 (uInt)produced);
+		if (g->progress && in_off(&g->in) - g->last_report >= GZ_PROGRESS_STEP) {
+			g->last_report = in_off(&g->in);
+			g->progress(g->parg, g->last_report, g->inner->size);
+		}
 		b->rpos = (b->rpos + produced) % GZ_WSIZE;
 		if (exq__add_ovf(b->out, produced, &b->out))
 			return exq__err_set(err, EXQ_LIMIT,
@@ -557,6 +568,8 @@ static exq_status gzi_build_index(struct gzi *g, exq__err *err)
 	}
 	free(b.ring);
 	g->size = b.out;
+	if (st == EXQ_OK && g->progress)
+		g->progress(g->parg, g->inner->size, g->inner->size);
 	return st;
 }
 
@@ -810,9 +823,9 @@ static exq_status gzi_alloc(struct gzi **out, exq__source *inner, uint64_t span,
 	return EXQ_OK;
 }
 
-exq_status exq__src_gzip_open_span(exq__source **out, exq__source *inner,
-				   uint64_t span, size_t max_points,
-				   exq__err *err)
+static exq_status gzip_open(exq__source **out, exq__source *inner,
+			    uint64_t span, size_t max_points,
+			    exq_progress_fn progress, void *parg, exq__err *err)
 {
 	exq__source *src;
 	struct gzi *g = NULL;
@@ -828,8 +841,11 @@ exq_status exq__src_gzip_open_span(exq__source **out, exq__source *inner,
 				    ull(span), max_points);
 	}
 	st = gzi_alloc(&g, inner, span, max_points, err);
-	if (st == EXQ_OK)
+	if (st == EXQ_OK) {
+		g->progress = progress;
+		g->parg = parg;
 		st = gzi_build_index(g, err);
+	}
 	if (st == EXQ_OK && !(src = calloc(1, sizeof(*src))))
 		st = exq__err_set(err, EXQ_NOMEM, "out of memory");
 	if (st != EXQ_OK) {
@@ -843,10 +859,18 @@ exq_status exq__src_gzip_open_span(exq__source **out, exq__source *inner,
 	return EXQ_OK;
 }
 
+exq_status exq__src_gzip_open_span(exq__source **out, exq__source *inner,
+				   uint64_t span, size_t max_points,
+				   exq__err *err)
+{
+	return gzip_open(out, inner, span, max_points, NULL, NULL, err);
+}
+
 exq_status exq__src_gzip_open(exq__source **out, exq__source *inner,
+			      exq_progress_fn progress, void *arg,
 			      exq__err *err)
 {
-	return exq__src_gzip_open_span(out, inner, GZ_SPAN, GZ_MAX_POINTS, err);
+	return gzip_open(out, inner, GZ_SPAN, GZ_MAX_POINTS, progress, arg, err);
 }
 
 exq_status exq__src_gzip_stats(const exq__source *src, size_t *npoints,

@@ -183,7 +183,7 @@ static int bench(const char *path)
 	printf("peak RSS before open: %ld KiB\n", peak_rss_kib());
 	if (st == EXQ_OK) {
 		t0 = now();
-		st = exq__src_gzip_open(&src, file, &err);
+		st = exq__src_gzip_open(&src, file, NULL, NULL, &err);
 		t_open = now() - t0;
 	}
 	if (st != EXQ_OK) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 #include <zlib.h>
@@ -304,7 +305,7 @@ static void test_default_open(void **state)
 	(void)state;
 	gz_member(&b, d, n, 9, 0);
 	assert_int_equal(exq__src_mem_open(&mem, b.p, b.len, &err), EXQ_OK);
-	assert_int_equal(exq__src_gzip_open(&src, mem, &err), EXQ_OK);
+	assert_int_equal(exq__src_gzip_open(&src, mem, NULL, NULL, &err), EXQ_OK);
 	assert_int_equal(src->size, n);
 	assert_true(exq__src_is_gzip(mem) == 1);
 	assert_int_equal(exq__src_gzip_stats(src, &np, &span, NULL), EXQ_OK);
@@ -628,7 +629,7 @@ static void test_invalid_args(void **state)
 	exq__source *mem, *src = NULL;
 	exq__err err;
 	(void)state;
-	assert_int_equal(exq__src_gzip_open(&src, NULL, &err), EXQ_INVALID);
+	assert_int_equal(exq__src_gzip_open(&src, NULL, NULL, NULL, &err), EXQ_INVALID);
 	assert_int_equal(exq__src_mem_open(&mem, x, sizeof(x), &err), EXQ_OK);
 	assert_int_equal(exq__src_gzip_open_span(&src, mem, 65536, 1, &err),
 			 EXQ_INVALID);
@@ -642,9 +643,68 @@ static void test_invalid_args(void **state)
 	assert_int_equal(exq__src_mem_open(&mem, x, sizeof(x), &err), EXQ_OK);
 	assert_int_equal(exq__src_gzip_stats(mem, NULL, NULL, NULL),
 			 EXQ_INVALID);
-	assert_int_equal(exq__src_gzip_open(&src, mem, &err), EXQ_CORRUPT);
+	assert_int_equal(exq__src_gzip_open(&src, mem, NULL, NULL, &err), EXQ_CORRUPT);
 	assert_non_null(strstr(err.msg, "bad gzip magic"));
 	assert_null(src);
+}
+
+/* Progress while the index is built (issue 14): a call per MiB of
+ * compressed input, ascending, the last one done == total. */
+struct prog {
+	unsigned calls;
+	uint64_t last, total;
+	int backwards;
+};
+
+static void prog_cb(void *arg, uint64_t done, uint64_t total)
+{
+	struct prog *p = arg;
+	if (done < p->last)
+		p->backwards = 1;
+	p->last = done;
+	p->total = total;
+	p->calls++;
+}
+
+static void test_index_progress(void **state)
+{
+	size_t n = 3u << 20, zlen = 0, i;
+	uint8_t *raw = malloc(n), *z;
+	uLongf cap;
+	z_stream zs;
+	struct prog p = {0, 0, 0, 0};
+	exq_image *img = exq_image_new();
+	(void)state;
+	assert_non_null(raw);
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	for (i = 0; i < n; i++) { /* xorshift: incompressible, ~3 MiB of gzip */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		raw[i] = (uint8_t)(x >> 24);
+	}
+	cap = compressBound((uLong)n) + 64;
+	z = malloc(cap);
+	assert_non_null(z);
+	memset(&zs, 0, sizeof(zs));
+	assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	zs.next_in = raw;
+	zs.avail_in = (uInt)n;
+	zs.next_out = z;
+	zs.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+	zlen = zs.total_out;
+	deflateEnd(&zs);
+	assert_true(zlen > (2u << 20));
+	assert_int_equal(exq_image_set_progress(img, prog_cb, &p), EXQ_OK);
+	assert_int_equal(exq_image_open_mem(img, z, zlen), EXQ_OK);
+	assert_true(p.calls >= 3);
+	assert_false(p.backwards);
+	assert_int_equal(p.total, zlen);
+	assert_int_equal(p.last, zlen);
+	exq_image_free(img);
+	free(z);
+	free(raw);
 }
 
 int main(void)
@@ -665,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_bad_header),
 		cmocka_unit_test(test_read_past_end),
 		cmocka_unit_test(test_invalid_args),
+		cmocka_unit_test(test_index_progress),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
