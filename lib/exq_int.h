@@ -243,6 +243,7 @@ struct exq_image {
 	struct exq__pcache_slot *pcache; /* lazily allocated */
 	exq_progress_fn progress; /* exq_image_set_progress */
 	void *progress_arg;
+	int dtb_checked; /* the named DTB was tested (xlat.c) */
 	/* The last full DTB scan that chose nothing (dtb.c), so that asking
 	 * again (exq_dtb_scan after exq_vspace_open failed) does not read
 	 * every page twice; scan_modes: the modes it looked for. */

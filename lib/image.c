@@ -46,6 +46,7 @@ static void image_reset(exq_image *img)
 	img->scan_ncache = 0;
 	img->zc_pages = 0;
 	memset(&img->info, 0, sizeof(img->info));
+	img->dtb_checked = 0;
 	img->open = 0;
 }
 

@@ -374,6 +374,69 @@ static exq_status pick_mode(exq_image *img, exq_paging *out)
 	return EXQ_OK;
 }
 
+/* A DTB the image names (dump header, its VMCOREINFO copy, a QEMU note) is
+ * a claim like any scan candidate (issue 16): it must map some kernel
+ * space in the paging mode it came with. If it does not, the other modes
+ * are tried with it (a wrong PaeEnabled flag), then the scan; each step is
+ * a warning. Lenient on purpose: a kernel dump may lack some kernel
+ * tables, so only a DTB that maps (nearly) nothing is replaced. */
+static int plausible(const exq_dtb_candidate *c)
+{
+	return c->accepted ||
+	       (c->kernel_inside > 0 && c->kernel_inside >= 2 * c->kernel_outside);
+}
+
+static exq_status check_named_dtb(exq_image *img)
+{
+	exq_image_info *in = &img->info;
+	exq_dtb_candidate c;
+	exq_paging list[3], was = in->paging;
+	uint64_t dtb = in->dtb;
+	const char *src = in->dtb_source ? in->dtb_source : "header";
+	char why[sizeof(c.reason)];
+	size_t i, n = modes_for(img, list);
+	exq_status st = exq__dtb_evaluate(img, in->paging, dtb, &c);
+	if (st != EXQ_OK || plausible(&c))
+		return st;
+	memcpy(why, c.reason, sizeof(why));
+	for (i = 0; i < n; i++) {
+		if (list[i] == was)
+			continue;
+		st = exq__dtb_evaluate(img, list[i], dtb, &c);
+		if (st != EXQ_OK)
+			return st;
+		if (c.accepted) {
+			exq__warn(img, "DTB 0x%llx (%s) maps no kernel space as %s "
+				  "(%s); it does as %s, which is used",
+				  (unsigned long long)dtb, src, exq_paging_name(was),
+				  why, exq_paging_name(list[i]));
+			in->paging = list[i];
+			return EXQ_OK;
+		}
+	}
+	in->have &= ~EXQ_HAVE_DTB;
+	st = exq__dtb_find(img);
+	if (st == EXQ_OK) {
+		exq__warn(img, "DTB 0x%llx (%s) maps no kernel space as %s (%s); "
+			  "the scan's 0x%llx (%s) is used",
+			  (unsigned long long)dtb, src, exq_paging_name(was), why,
+			  (unsigned long long)in->dtb, exq_paging_name(in->paging));
+		return EXQ_OK;
+	}
+	if (st != EXQ_NOTFOUND)
+		return st;
+	/* nothing better: keep what the image said, and say so */
+	in->have |= EXQ_HAVE_DTB;
+	in->dtb = dtb;
+	in->paging = was;
+	in->dtb_source = src;
+	exq__err_clear(&img->err);
+	exq__warn(img, "DTB 0x%llx (%s) maps no kernel space as %s (%s), and "
+		  "the scan found nothing better: kept",
+		  (unsigned long long)dtb, src, exq_paging_name(was), why);
+	return EXQ_OK;
+}
+
 exq_status exq_vspace_open(exq_vspace **out, exq_image *img)
 {
 	exq_image_info *in;
@@ -389,6 +452,12 @@ exq_status exq_vspace_open(exq_vspace **out, exq_image *img)
 				    "supported");
 	if (!(in->have & EXQ_HAVE_DTB)) {
 		st = exq__dtb_find(img); /* likely places first */
+		if (st != EXQ_OK)
+			return st;
+	} else if (!img->have_dtb_override && in->paging != EXQ_PAGING_UNKNOWN &&
+		   !img->dtb_checked) {
+		img->dtb_checked = 1; /* once per image: vspaces are cheap */
+		st = check_named_dtb(img);
 		if (st != EXQ_OK)
 			return st;
 	}

@@ -27,6 +27,11 @@
 enum container { C_RAW, C_FULL, C_BITMAP, C_KERNEL, C_COUNT };
 static const char *const cname[] = {"raw", "full", "bitmap", "kernel"};
 
+/* Header lies for dtb_lies: a DTB that is some other page, a PaeEnabled
+ * flag that contradicts the tables. */
+static uint64_t lie_dtb;
+static int lie_pae = -1;
+
 /* The world's memory as a container, in memory. */
 static uint8_t *wrap(const struct tw_world *w, enum container c, size_t *len)
 {
@@ -40,7 +45,9 @@ static uint8_t *wrap(const struct tw_world *w, enum container c, size_t *len)
 	h.wide = w->machine == TW_X64;
 	h.pae = w->pae;
 	h.build = w->build;
-	h.dtb = w->dtb;
+	h.dtb = lie_dtb ? lie_dtb : w->dtb;
+	if (lie_pae >= 0)
+		h.pae = lie_pae;
 	h.kdbg = w->kdbg;
 	h.modlist = w->module_list;
 	h.proclist = w->process_head;
@@ -250,6 +257,57 @@ static void win81_layouts(void **state)
 	}
 }
 
+/* A DTB the header names is tested like a scan candidate (issue 16): a
+ * wrong one is replaced by the scan's, a wrong PaeEnabled by the mode the
+ * tables work in; each with a warning, and the queues still walk. */
+static void dtb_lies(void **state)
+{
+	struct tw_spec s;
+	struct tw_world *w;
+	char err[200] = "";
+	size_t len, i, k;
+	(void)state;
+	for (k = 0; k < 3; k++) {
+		uint8_t *buf;
+		exq_image *img = exq_image_new();
+		exq_vspace *vs = NULL;
+		exq_kernel *kn = NULL;
+		exq_workq *wq = NULL;
+		int warned = 0;
+		if (k == 2)
+			tw_spec_init_machine(&s, TW_X64, 17763, 0xD02);
+		else
+			tw_spec_init(&s, 7601, 1, 0xD00 + k);
+		s.phys_size = 16u << 20;
+		w = tw_build(&s, err, sizeof(err));
+		assert_non_null(w);
+		lie_dtb = k == 1 ? 0 : 0x9000; /* a page of low memory */
+		lie_pae = k == 1 ? 0 : -1;     /* PAE tables, header says x86 */
+		buf = wrap(w, C_FULL, &len);
+		lie_dtb = 0;
+		lie_pae = -1;
+		assert_int_equal(exq_image_open_mem(img, buf, len), EXQ_OK);
+		assert_int_equal(exq_vspace_open(&vs, img), EXQ_OK);
+		assert_int_equal(exq_vspace_dtb(vs), w->dtb);
+		assert_string_equal(exq_vspace_dtb_source(vs), k == 1 ? "header" : "scan");
+		assert_int_equal(exq_vspace_paging(vs), w->machine == TW_X64 ? EXQ_PAGING_X64
+									 : EXQ_PAGING_PAE);
+		for (i = 0; i < exq_image_warning_count(img); i++)
+			if (strstr(exq_image_warning(img, i), "maps no kernel space"))
+				warned++;
+		assert_int_equal(warned, 1);
+		assert_int_equal(exq_kernel_open(&kn, vs, NULL), EXQ_OK);
+		assert_int_equal(exq_workq_walk(kn, NULL, &wq), EXQ_OK);
+		assert_int_equal(wq->root, w->queue_root);
+		exq_workq_free(wq);
+		exq_kernel_free(kn);
+		exq_vspace_free(vs);
+		exq_image_free(img);
+		free(buf);
+		tw_free(w);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +315,7 @@ int main(void)
 		cmocka_unit_test(models_by_threads),
 		cmocka_unit_test(old_builds_by_threads),
 		cmocka_unit_test(win81_layouts),
+		cmocka_unit_test(dtb_lies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
