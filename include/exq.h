@@ -180,7 +180,8 @@ typedef struct exq_image_info {
 	const char *format;    /* "raw", "windmp32", "windmp64", "elf", "kdump" */
 	const char *dump_type; /* "full", "kernel", "bitmap", "bitmap-kernel",
 				  "triage", "raw" */
-	int gzip;              /* read through the gzip source */
+	int gzip;              /* read through the gzip source: how many
+				  gzip layers (a .gz of a .gz is 2) */
 	uint64_t image_size;   /* bytes (uncompressed) */
 	uint32_t have;         /* EXQ_HAVE_* */
 	exq_machine machine;

@@ -174,18 +174,27 @@ static exq_status probe_formats(exq_image *img)
 			    "not a known image format");
 }
 
+#define MAX_GZIP_NESTING 4
+
 static exq_status open_source(exq_image *img, exq__source *src)
 {
 	exq_status st;
 	img->src = src;
-	if (exq__src_is_gzip(src)) {
+	/* gzip inside gzip (a .gz of a .gz) is unwrapped too, a few levels
+	 * at most; each level has its own bounded index. */
+	while (exq__src_is_gzip(img->src) && img->info.gzip < MAX_GZIP_NESTING) {
+		exq__source *inner = img->src;
 		img->src = NULL;
-		st = exq__src_gzip_open(&img->src, src, img->progress,
+		st = exq__src_gzip_open(&img->src, inner, img->progress,
 					img->progress_arg, &img->err);
 		if (st != EXQ_OK)
 			return exq__err_ctx(&img->err, st, "gzip");
-		img->info.gzip = 1;
+		img->info.gzip++;
 	}
+	if (exq__src_is_gzip(img->src))
+		return exq__err_set(&img->err, EXQ_UNSUPPORTED,
+				    "gzip nested more than %d deep",
+				    MAX_GZIP_NESTING);
 	img->info.image_size = img->src->size;
 	st = probe_formats(img);
 	if (st != EXQ_OK)

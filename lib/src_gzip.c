@@ -512,6 +512,28 @@ static exq_status gzi_after_member(struct gzi *g, int *more, exq__err *err)
 			return EXQ_OK;
 		}
 	}
+	/* Zeros after the last member (tape or block padding): gzip -t and
+	 * zcat accept them, and so does exq. */
+	{
+		uint8_t z[4096];
+		uint64_t at = off;
+		while (at < g->inner->size) {
+			size_t n = g->inner->size - at < sizeof(z)
+					   ? (size_t)(g->inner->size - at)
+					   : sizeof(z);
+			size_t k;
+			st = exq__src_read(g->inner, at, z, n, err);
+			if (st != EXQ_OK)
+				return st;
+			for (k = 0; k < n && !z[k]; k++)
+				;
+			if (k < n)
+				break;
+			at += n;
+		}
+		if (at >= g->inner->size)
+			return EXQ_OK;
+	}
 	return exq__err_set(err, EXQ_CORRUPT,
 			    "garbage after the last gzip member (member %llu): "
 			    "%llu bytes at compressed offset 0x%llx",

@@ -319,6 +319,17 @@ else
 	nok "mkfixture for the truncation check"
 fi
 
+# gzip inside gzip is unwrapped, and zeros after the last member (tape
+# padding, which gzip -t accepts) are not garbage (issue 16)
+gzip -n -c fixtures/demo/win7pae.dmp32-kernel.gz > "$T/nested.gz"
+cp fixtures/demo/win7pae.dmp32-kernel.gz "$T/padded.gz"
+head -c 5000 /dev/zero >> "$T/padded.gz"
+for f in nested.gz padded.gz; do
+	expect_rc 0 "queues --json on $f" "$EXQ" queues --json "$T/$f"
+	"$TOOLS/jsonsub" fixtures/demo/win7pae.queues.json "$T/out" > "$T/diff" 2>&1 &&
+		ok "$f: the demo's queues" || { nok "$f: queues differ"; note "$T/diff"; }
+done
+
 # ELF cores and kdump files: read when built with libkdumpfile, refused
 # with a clear message (exit 3) when not, never taken for raw memory
 for f in fixtures/qemu/qemu.elf.gz fixtures/qemu/qemu.kdump.gz; do
