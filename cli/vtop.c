@@ -124,6 +124,8 @@ int cmd_vtop(const struct opts *o)
 		exq_image_free(img);
 		return code;
 	}
+	memset(&x, 0, sizeof(x));
+	x.va = va; /* kept when the walk fails before writing it (CORRUPT) */
 	st = exq_vtop(vs, va, &x);
 	if (st == EXQ_INVALID) {
 		code = cli_fail(o, EXIT_USAGE, st, "%s", exq_image_error(img));

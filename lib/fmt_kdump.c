@@ -367,7 +367,13 @@ static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
 			return EXQ_OK;
 		if (ks == KDUMP_ERR_NODATA)
 			return EXQ_NODATA;
-		return exq__err_set(&img->err, EXQ_DEP,
+		/* The descriptor checked out, so a page libkdumpfile cannot
+		 * decompress is damaged data of this page (CORRUPT, like a
+		 * zlib page that does not inflate), not exq's fault. */
+		return exq__err_set(&img->err,
+				    ks == KDUMP_ERR_SYSTEM ? (errno == ENOMEM ? EXQ_NOMEM
+									      : EXQ_IO)
+							   : EXQ_CORRUPT,
 				    "libkdumpfile: reading PA 0x%llx: %s",
 				    (unsigned long long)pa,
 				    ks == KDUMP_OK ? "short read"

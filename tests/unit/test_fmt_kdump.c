@@ -506,7 +506,7 @@ static void flat_source(void **state)
 enum kd_case { KD_OK, KD_DESC_PAST_EOF, KD_TRUNCATED, KD_RAW_SHORT,
 	       KD_NEG_OFFSET, KD_DESCS_MISSING, KD_ZLIB, KD_ZLIB_BAD,
 	       KD_TWO_METHODS, KD_LZO_NOTES_OUTSIDE, KD_LZO, KD_SNAPPY,
-	       KD_ZSTD };
+	       KD_ZSTD, KD_LZO_BAD };
 
 /* PFN 2 of build_kdump compressed as kdump case c stores it: its bytes and
  * descriptor flags (0 for a raw page). */
@@ -524,6 +524,7 @@ static uLongf kd_compress(enum kd_case c, const uint8_t *page, uint8_t *out,
 		*flags = 1;
 		return n;
 	case KD_LZO:
+	case KD_LZO_BAD:
 		assert_int_equal(lzo_init(), LZO_E_OK);
 		assert_int_equal(lzo1x_1_compress(page, PG, out, &ln, wrk),
 				 LZO_E_OK);
@@ -548,7 +549,7 @@ static uLongf kd_compress(enum kd_case c, const uint8_t *page, uint8_t *out,
 
 static int kd_packed(enum kd_case c)
 {
-	return c == KD_ZLIB || c == KD_ZLIB_BAD || c == KD_LZO ||
+	return c == KD_ZLIB || c == KD_ZLIB_BAD || c == KD_LZO || c == KD_LZO_BAD ||
 	       c == KD_SNAPPY || c == KD_ZSTD;
 }
 
@@ -616,6 +617,8 @@ static struct bytes build_kdump(enum kd_case c)
 			memcpy(blk, zpage, zlen);
 			if (c == KD_ZLIB_BAD)
 				blk[zlen / 2] ^= 0x55;
+			if (c == KD_LZO_BAD) /* a match reaching before the start */
+				memset(blk, 0xff, zlen);
 			put(&b, blk, PG);
 			continue;
 		}
@@ -668,6 +671,9 @@ static void kdump_descriptors(void **state)
 	    {KD_LZO, 0, NULL},
 	    {KD_SNAPPY, 0, NULL},
 	    {KD_ZSTD, 0, NULL},
+	    /* libkdumpfile cannot decompress it: that page is CORRUPT (it
+	     * was exit 5, an internal error; issue 16) */
+	    {KD_LZO_BAD, 2, "libkdumpfile: reading PA 0x2000"},
 	    {KD_LZO_NOTES_OUTSIDE, 2,
 	     "PFN 0x2 is compressed (flags 0x2) in a way only libkdumpfile "
 	     "reads, and it cannot read this file: the sub-header's notes "
