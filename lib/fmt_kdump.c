@@ -127,6 +127,15 @@ static void vmc_close(exq_image *img)
 
 /* ----------------------------------------------------- libkdumpfile */
 
+static int all_zero(const uint8_t *b, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
 static exq_status copy_to_memfd(exq_image *img, exq__source *c, int *fd_out)
 {
 	uint8_t *buf;
@@ -148,15 +157,23 @@ static exq_status copy_to_memfd(exq_image *img, exq__source *c, int *fd_out)
 				    "decompress it to a plain file first",
 				    c->ops->name, strerror(errno));
 	buf = malloc(COPY_CHUNK);
-	if (!buf) {
+	if (!buf || ftruncate(fd, (off_t)c->size) != 0) {
+		int e = errno;
+		free(buf);
 		close(fd);
-		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+		return buf ? exq__err_set(&img->err, EXQ_IO,
+					  "sizing the in-memory copy: %s", strerror(e))
+			   : exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
 	}
+	/* Zero chunks are left as holes: a sparse stream (a flattened record
+	 * at 1 GiB, zero pages) costs memory only for the bytes it holds. */
 	for (off = 0; off < c->size;) {
 		size_t n = c->size - off < COPY_CHUNK ? (size_t)(c->size - off)
 						      : COPY_CHUNK;
 		exq_status st = exq__src_read(c, off, buf, n, &img->err);
-		ssize_t w = st == EXQ_OK ? pwrite(fd, buf, n, (off_t)off) : -1;
+		ssize_t w = st == EXQ_OK ? (ssize_t)n : -1;
+		if (st == EXQ_OK && !all_zero(buf, n))
+			w = pwrite(fd, buf, n, (off_t)off);
 		if (st != EXQ_OK || w != (ssize_t)n) {
 			if (st == EXQ_OK)
 				st = exq__err_set(&img->err, EXQ_IO,
