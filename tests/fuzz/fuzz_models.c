@@ -42,10 +42,8 @@ static struct mworld *build(unsigned i)
 		{TW_X64, 9200, 2, TW_DAMAGE_NO_PATTERN},   /* enode-kqueue, threads */
 	};
 	struct tw_spec s;
-	struct t_hdr h;
 	char err[256];
 	struct mworld *f = calloc(1, sizeof(*f));
-	size_t k;
 	if (!f)
 		return NULL;
 	tw_spec_init_machine(&s, specs[i].m, specs[i].build, 0x30de1 + i);
@@ -57,31 +55,9 @@ static struct mworld *build(unsigned i)
 		free(f);
 		return NULL;
 	}
-	memset(&h, 0, sizeof(h));
-	h.wide = f->w->machine == TW_X64;
-	h.pae = f->w->pae;
-	h.build = f->w->build;
-	h.dtb = f->w->dtb;
-	h.kdbg = f->w->kdbg;
-	h.modlist = f->w->module_list;
-	h.proclist = f->w->process_head;
-	h.pfndb = f->w->pfn_database;
-	h.cpus = s.cpus;
-	h.bugcheck = f->w->bugcheck;
-	h.systime = s.system_time;
-	f->pfns = malloc(f->w->npages * sizeof(*f->pfns));
-	if (!f->pfns)
-		abort();
-	for (k = 0; k < f->w->npages; k++)
-		if (f->w->used[k] && tw_present(f->w, k))
-			f->pfns[f->npfns++] = k;
 	/* 64-bit: a bitmap kernel dump (DumpType 6); 32-bit: a summary */
-	f->dump = t_make_bitmap(&h, h.wide ? 6 : 2, f->pfns, f->npfns,
-				f->w->npages, &f->len);
-	f->first = f->len - f->npfns * 4096;
-	for (k = 0; k < f->npfns; k++)
-		memcpy(f->dump + f->first + k * 4096,
-		       f->w->mem + f->pfns[k] * 4096, 4096);
+	f->dump = t_world_dump(f->w, f->w->machine == TW_X64 ? 6 : 2, 1,
+			       &f->pfns, &f->npfns, &f->first, &f->len);
 	return f;
 }
 

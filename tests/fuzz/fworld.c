@@ -150,7 +150,6 @@ static struct fworld *build(unsigned i)
 	    {7601, 1, TW_DAMAGE_NO_PATTERN},
 	};
 	struct tw_spec s;
-	struct t_hdr h;
 	char err[256];
 	struct fworld *f = calloc(1, sizeof(*f));
 	size_t r, k;
@@ -165,33 +164,10 @@ static struct fworld *build(unsigned i)
 		free(f);
 		return NULL;
 	}
-	memset(&h, 0, sizeof(h));
-	h.pae = f->w->pae;
-	h.build = f->w->build;
-	h.dtb = f->w->dtb;
-	h.kdbg = f->w->kdbg;
-	h.modlist = f->w->module_list;
-	h.proclist = f->w->process_head;
-	h.pfndb = f->w->pfn_database;
-	h.cpus = s.cpus;
-	h.bugcheck = f->w->bugcheck;
-	for (k = 0; k < 4; k++)
-		h.params[k] = f->w->bugcheck_params[k];
-	h.systime = s.system_time;
 	/* A kernel summary dump (DumpType 2) of the pages the world uses:
 	 * small, so that scans of physical memory stay quick. */
-	f->pfns = malloc(f->w->npages * sizeof(*f->pfns));
-	if (!f->pfns)
-		abort();
-	for (k = 0; k < f->w->npages; k++)
-		if (f->w->used[k] && tw_present(f->w, k))
-			f->pfns[f->npfns++] = k;
-	f->dump =
-	    t_make_bitmap(&h, 2, f->pfns, f->npfns, f->w->npages, &f->len);
-	f->first = f->len - f->npfns * 4096;
-	for (k = 0; k < f->npfns; k++)
-		memcpy(f->dump + f->first + k * 4096,
-		       f->w->mem + f->pfns[k] * 4096, 4096);
+	f->dump = t_world_dump(f->w, 2, 1, &f->pfns, &f->npfns, &f->first,
+			       &f->len);
 	list_regions(f);
 	for (r = 0; r < f->nregions; r++) {
 		each_piece(f, &f->regions[r], frame_piece, NULL);

@@ -35,66 +35,27 @@ static int lie_pae = -1;
 /* The world's memory as a container, in memory. */
 static uint8_t *wrap(const struct tw_world *w, enum container c, size_t *len)
 {
-	struct t_hdr h;
-	exq_run runs[8];
-	uint64_t *pfns = NULL;
-	size_t i, n = 0, off;
+	struct tw_world lie;
+	size_t first, i;
+	uint64_t end = 0;
 	uint8_t *b;
-	uint64_t p, end = 0;
-	memset(&h, 0, sizeof(h));
-	h.wide = w->machine == TW_X64;
-	h.pae = w->pae;
-	h.build = w->build;
-	h.dtb = lie_dtb ? lie_dtb : w->dtb;
-	if (lie_pae >= 0)
-		h.pae = lie_pae;
-	h.kdbg = w->kdbg;
-	h.modlist = w->module_list;
-	h.proclist = w->process_head;
-	h.pfndb = w->pfn_database;
-	h.cpus = w->spec.cpus;
-	h.bugcheck = w->bugcheck;
-	for (i = 0; i < 4; i++)
-		h.params[i] = w->bugcheck_params[i];
-	h.systime = w->spec.system_time;
-	for (i = 0; i < w->nruns && i < 8; i++) {
-		runs[i].base_page = w->runs[i].first;
-		runs[i].page_count = w->runs[i].count;
-		if ((w->runs[i].first + w->runs[i].count) * 4096 > end)
-			end = (w->runs[i].first + w->runs[i].count) * 4096;
-	}
-	switch (c) {
-	case C_RAW:
+	if (c == C_RAW) {
+		for (i = 0; i < w->nruns; i++)
+			if ((w->runs[i].first + w->runs[i].count) * 4096 > end)
+				end = (w->runs[i].first + w->runs[i].count) * 4096;
 		*len = (size_t)(end < w->mem_size ? end : w->mem_size);
 		b = malloc(*len);
 		assert_non_null(b);
 		memcpy(b, w->mem, *len);
 		return b;
-	case C_FULL:
-		b = t_make_full(&h, runs, w->nruns, len);
-		off = h.wide ? 0x2000 : 0x1000;
-		for (i = 0; i < w->nruns; i++)
-			for (p = 0; p < runs[i].page_count; p++, off += 4096)
-				memcpy(b + off, w->mem + (runs[i].base_page + p) * 4096, 4096);
-		return b;
-	case C_BITMAP:
-	case C_KERNEL:
-		pfns = malloc(w->npages * sizeof(*pfns));
-		assert_non_null(pfns);
-		for (p = 0; p < w->npages; p++)
-			if (tw_present(w, p) && (c == C_BITMAP || w->used[p]))
-				pfns[n++] = p;
-		b = t_make_bitmap(&h, c == C_KERNEL ? 2 : 5, pfns, n, w->npages, len);
-		/* pages ascend from the end of the bitmap: the last n pages */
-		for (i = 0; i < n; i++)
-			memcpy(b + *len - (n - i) * 4096, w->mem + pfns[i] * 4096, 4096);
-		free(pfns);
-		return b;
-	case C_COUNT:
-		break;
 	}
-	fail();
-	return NULL;
+	lie = *w; /* the header facts only: the lies of dtb_lies */
+	if (lie_dtb)
+		lie.dtb = lie_dtb;
+	if (lie_pae >= 0)
+		lie.pae = lie_pae;
+	return t_world_dump(&lie, c == C_FULL ? 1 : c == C_KERNEL ? 2 : 5,
+			    c == C_KERNEL, NULL, NULL, &first, len);
 }
 
 /* One world in one container: every field equals the truth. */

@@ -42,6 +42,18 @@ size_t t_off_pmb(int wide);
 void t_put16(uint8_t *p, uint16_t v);
 void t_put32(uint8_t *p, uint32_t v);
 void t_put64(uint8_t *p, uint64_t v);
+/* A generated world (tlib_win.h) as a crash dump: its header facts (DTB,
+ * KDBG, lists, bugcheck, CPUs, time; PAGEDU64 for x64 worlds) with
+ * dump_type 1 (full: every run), 2 (kernel summary), 5 or 6 (bitmap); for
+ * 2/5/6 the pages held are the present ones, only those the world uses
+ * when used_only. The world's bytes are copied in. *pfns (malloc'd,
+ * ascending; NULL for a full dump) and *npfns say which pages a bitmapped
+ * dump holds, in file order from *first. */
+struct tw_world;
+uint8_t *t_world_dump(const struct tw_world *w, uint32_t dump_type,
+		      int used_only, uint64_t **pfns, size_t *npfns,
+		      size_t *first, size_t *len);
+
 /* gzip (one member) of a buffer. */
 uint8_t *t_gzip(const uint8_t *in, size_t len, size_t *out_len);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* In-memory dump builders for the unit tests (see tlib.h). */
 #include "tlib.h"
+#include "tlib_win.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,65 @@ uint8_t *t_make_bitmap(const struct t_hdr *h, uint32_t dump_type,
 		t_fill_page(sorted[i], b + first + i * 4096);
 	}
 	free(sorted);
+	return b;
+}
+
+uint8_t *t_world_dump(const struct tw_world *w, uint32_t dump_type,
+		      int used_only, uint64_t **pfns_out, size_t *npfns,
+		      size_t *first, size_t *len)
+{
+	struct t_hdr h;
+	exq_run runs[8];
+	uint64_t *pfns = NULL, p;
+	size_t i, n = 0, off;
+	uint8_t *b;
+	memset(&h, 0, sizeof(h));
+	h.wide = w->machine == TW_X64;
+	h.pae = w->pae;
+	h.build = w->build;
+	h.dtb = w->dtb;
+	h.kdbg = w->kdbg;
+	h.modlist = w->module_list;
+	h.proclist = w->process_head;
+	h.pfndb = w->pfn_database;
+	h.cpus = w->spec.cpus;
+	h.bugcheck = w->bugcheck;
+	for (i = 0; i < 4; i++)
+		h.params[i] = w->bugcheck_params[i];
+	h.systime = w->spec.system_time;
+	if (dump_type == 1) {
+		for (i = 0; i < w->nruns && i < 8; i++) {
+			runs[i].base_page = w->runs[i].first;
+			runs[i].page_count = w->runs[i].count;
+		}
+		b = t_make_full(&h, runs, i, len);
+		off = h.wide ? 0x2000 : 0x1000;
+		*first = off;
+		for (i = 0; i < w->nruns && i < 8; i++)
+			for (p = 0; p < runs[i].page_count; p++, off += 4096)
+				memcpy(b + off, w->mem + (runs[i].base_page + p) * 4096, 4096);
+		if (pfns_out)
+			*pfns_out = NULL;
+		if (npfns)
+			*npfns = 0;
+		return b;
+	}
+	pfns = calloc(w->npages ? w->npages : 1, sizeof(*pfns));
+	if (!pfns)
+		abort();
+	for (p = 0; p < w->npages; p++)
+		if (tw_present(w, p) && (!used_only || w->used[p]))
+			pfns[n++] = p;
+	b = t_make_bitmap(&h, dump_type, pfns, n, w->npages, len);
+	*first = *len - n * 4096; /* the pages end the file, ascending */
+	for (i = 0; i < n; i++)
+		memcpy(b + *first + i * 4096, w->mem + pfns[i] * 4096, 4096);
+	if (npfns)
+		*npfns = n;
+	if (pfns_out)
+		*pfns_out = pfns;
+	else
+		free(pfns);
 	return b;
 }
 
