@@ -133,7 +133,7 @@ for va in $(grep -o '"va": "0x[0-9a-f]*ff[0-9a-f]"' "$Q/world.queues.json" | sed
 	fi
 done
 
-# The x64 world (fixtures/qemu/make64.sh): Windows 10 22H2, two NUMA
+# The x64 world (fixtures/qemu/make.sh build x64): Windows 10 22H2, two NUMA
 # nodes, the partition model, dumped by QEMU from a long-mode guest (ELF
 # with EM_X86_64, kdump whose QEMU notes carry CS.L).
 cat > "$W/elf64.expect.json" <<'J'
