@@ -23,11 +23,7 @@ W=$BUILD/modern
 T=$W/tmp
 LIST=fixtures/specs/worlds-win8plus.txt
 mkdir -p "$W" "$T"
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-nok() { fail=$((fail + 1)); echo "not ok - $1"; }
-note() { sed 's/^/    # /' "$1" | head -n "${2:-5}"; }
+. tests/lib.sh
 
 vm=""
 if "$EXQ" --version | grep -q "kdumpfile yes"; then
