@@ -49,6 +49,7 @@ struct opts {
 	const char *pattern; /* --pattern HEX */
 	uint32_t pattern_offset;
 	size_t max_items;
+	uint64_t max_scan; /* --max-scan SIZE (bytes; 0: no bound) */
 	int have_cpu; /* --cpu N: vCPU of a VM core */
 	unsigned cpu;
 	const char *image; /* the IMAGE of this run (last of pos), or NULL */

@@ -501,18 +501,21 @@ static int vm_core_as_raw(exq_image *img)
 
 static int want_progress(const struct opts *o);
 
-/* Building a .gz index reads the whole compressed file once: say how far
- * it got (a TTY, or --progress). */
-static void gzip_progress_cb(void *arg, uint64_t done, uint64_t total)
+/* The image's long steps (a .gz index, a DTB or KDBG scan of every page):
+ * say how far they got (a TTY, or --progress). Bytes for the index, pages
+ * for the scans. */
+static void image_progress_cb(void *arg, const char *what, uint64_t done,
+			      uint64_t total)
 {
 	const struct opts *o = arg;
+	int bytes = !strcmp(what, "gzip index");
 	if (!total)
 		return;
 	fprintf(stderr,
-		"\rexq: %s: %s: indexing the gzip stream: %3u%% (%" PRIu64
-		" of %" PRIu64 " MiB)",
-		o->command, o->image ? o->image : "-",
-		(unsigned)(done * 100 / total), done >> 20, total >> 20);
+		"\rexq: %s: %s: %s: %3u%% (%" PRIu64 " of %" PRIu64 " MiB)",
+		o->command, o->image ? o->image : "-", what,
+		(unsigned)(done * 100 / total), bytes ? done >> 20 : done >> 8,
+		bytes ? total >> 20 : total >> 8);
 	if (done >= total)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -537,7 +540,9 @@ exq_image *cli_open(const struct opts *o, const char *path, int *code)
 	if (o->have_cpu)
 		exq_image_set_cpu(img, o->cpu);
 	if (want_progress(o))
-		exq_image_set_progress(img, gzip_progress_cb, (void *)o);
+		exq_image_set_progress(img, image_progress_cb, (void *)o);
+	if (o->max_scan)
+		exq_image_set_max_scan(img, o->max_scan);
 	if (o->paging)
 		exq_image_set_paging(
 		    img, !strcmp(o->paging, "x86")   ? EXQ_PAGING_X86

@@ -74,8 +74,10 @@ static const char global_options[] =
     "  --kernel-base VA       ntoskrnl's base\n"
     "  --modules-list VA      PsLoadedModuleList's head\n"
     "  -v, -q                 more / less on stderr\n"
-    "  --progress             progress of long steps: a DTB scan, a .gz index\n"
-    "                         (default when stderr is a TTY)\n"
+    "  --progress             progress of long steps: a .gz index, a DTB or\n"
+    "                         KDBG scan (default when stderr is a TTY)\n"
+    "  --max-scan SIZE        read at most SIZE (4G, 512M, ...) of physical\n"
+    "                         memory in a scan (DTB, KDBG); default all\n"
     "  --help, --version\n";
 
 static const char radix_text[] =
@@ -250,6 +252,32 @@ static int addr_option(int argc, char **argv, int *i, struct opts *o, int *r)
 	return 0;
 }
 
+/* A size: a count (decimal, or hex with 0x) with an optional K, M, G or T
+ * (powers of 1024). */
+static int parse_size(const char *v, uint64_t *out)
+{
+	char num[40];
+	size_t n = v ? strlen(v) : 0;
+	unsigned shift = 0;
+	uint64_t x;
+	if (!n || n >= sizeof(num))
+		return -1;
+	memcpy(num, v, n + 1);
+	switch (num[n - 1]) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	case 'T': case 't': shift = 40; break;
+	default: break;
+	}
+	if (shift)
+		num[n - 1] = '\0';
+	if (cli_parse_count(num, &x) || (shift && x > (UINT64_MAX >> shift)))
+		return -1;
+	*out = x << shift;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o, struct parsed *p)
 {
 	int i, r, only_pos = 0;
@@ -317,6 +345,13 @@ static int parse_args(int argc, char **argv, struct opts *o, struct parsed *p)
 				    "1000000, got '%s'",
 				    v);
 			o->max_items = (size_t)n;
+		} else if (take_value(argc, argv, &i, "--max-scan", &v)) {
+			if (parse_size(v, &o->max_scan) || !o->max_scan)
+				return usage_error(o,
+						   "--max-scan needs a size "
+						   "such as 4G, 512M or "
+						   "0x100000000, got '%s'",
+						   v);
 		} else if (take_value(argc, argv, &i, "--cpu", &v)) {
 			if (cli_parse_count(v, &n) || n >= 4096)
 				return usage_error(o,

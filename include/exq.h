@@ -92,11 +92,19 @@ EXQ_API exq_status exq_image_set_paging(exq_image *img, exq_paging paging);
  * scan, compressed bytes for a gzip index); a last call has done == total. */
 typedef void (*exq_progress_fn)(void *arg, uint64_t done, uint64_t total);
 
-/* Progress of the long steps of exq_image_open_* (building a gzip index:
- * a call every MiB of compressed input and one at the end); NULL for
- * none. */
-EXQ_API exq_status exq_image_set_progress(exq_image *img, exq_progress_fn fn,
-					  void *arg);
+/* Progress of the image's long steps: building a gzip index while opening,
+ * a DTB scan that reads every page, the KDBG scan of exq_kernel_open. fn
+ * gets what ("gzip index", "DTB scan", "KDBG scan"), done out of total
+ * (compressed bytes for the index, pages for the scans), about once per
+ * MiB, and a last call with done == total; NULL for none. */
+typedef void (*exq_image_progress_fn)(void *arg, const char *what,
+				      uint64_t done, uint64_t total);
+EXQ_API exq_status exq_image_set_progress(exq_image *img,
+					  exq_image_progress_fn fn, void *arg);
+/* Physical memory a full scan may read (the DTB scan, the KDBG scan), in
+ * bytes from the lowest address; 0 (the default) for all of it. A scan cut
+ * short by the bound says so in a warning. */
+EXQ_API exq_status exq_image_set_max_scan(exq_image *img, uint64_t bytes);
 
 /* Open a file. gzip input is detected by its magic and read through an
  * index, whatever format it wraps. */

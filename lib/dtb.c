@@ -799,11 +799,20 @@ static exq_status scan_run(exq_image *img, uint64_t limit_pfn,
 exq_status exq_dtb_scan(exq_image *img, exq_progress_fn progress, void *arg,
 			exq_dtb_candidate **out, size_t *n)
 {
+	exq_status st;
 	if (!img || !out || !n)
 		return EXQ_INVALID;
 	if (!img->open)
 		return exq__err_set(&img->err, EXQ_INVALID, "image not open");
-	return scan_run(img, UINT64_MAX, progress, arg, out, n);
+	st = scan_run(img, exq__scan_limit_pfn(img), progress, arg, out, n);
+	if (st == EXQ_OK)
+		exq__scan_limited(img, "DTB scan");
+	return st;
+}
+
+static void find_progress(void *arg, uint64_t done, uint64_t total)
+{
+	exq__progress(arg, "DTB scan", done, total);
 }
 
 /* The likely places: the first 64 MiB of physical memory hold the boot
@@ -818,12 +827,17 @@ exq_status exq__dtb_find(exq_image *img)
 	const exq_run *last = img->info.nruns
 				      ? &img->info.runs[img->info.nruns - 1]
 				      : NULL;
-	int whole = !last || last->base_page + last->page_count <= QUICK_PFNS;
-	exq_status st = scan_run(img, QUICK_PFNS, NULL, NULL, &c, &n);
+	uint64_t quick = QUICK_PFNS < exq__scan_limit_pfn(img) ? QUICK_PFNS
+							      : exq__scan_limit_pfn(img);
+	int whole = !last || last->base_page + last->page_count <= quick;
+	exq_status st = scan_run(img, quick, NULL, NULL, &c, &n);
 	if (st == EXQ_OK && !(n && c[0].chosen) && !whole) {
 		exq_dtb_candidates_free(c);
 		c = NULL;
-		st = scan_run(img, UINT64_MAX, NULL, NULL, &c, &n);
+		st = scan_run(img, exq__scan_limit_pfn(img),
+			      img->progress ? find_progress : NULL, img, &c, &n);
+		if (st == EXQ_OK)
+			exq__scan_limited(img, "DTB scan");
 	}
 	if (st != EXQ_OK)
 		return exq__err_ctx(&img->err, st, "DTB scan");

@@ -241,8 +241,9 @@ struct exq_image {
 	size_t nwarnings;
 	size_t warnings_dropped;
 	struct exq__pcache_slot *pcache; /* lazily allocated */
-	exq_progress_fn progress; /* exq_image_set_progress */
+	exq_image_progress_fn progress; /* exq_image_set_progress */
 	void *progress_arg;
+	uint64_t max_scan; /* exq_image_set_max_scan; 0: no bound */
 	int dtb_checked; /* the named DTB was tested (xlat.c) */
 	/* The last full DTB scan that chose nothing (dtb.c), so that asking
 	 * again (exq_dtb_scan after exq_vspace_open failed) does not read
@@ -309,6 +310,15 @@ static inline exq_status exq__page_ref_hot(exq_image *img, uint64_t pfn,
 	}
 	return exq__page_ref(img, pfn, page);
 }
+
+/* Report progress of a long step (what, done of total) when the caller
+ * asked for it. */
+void exq__progress(exq_image *img, const char *what, uint64_t done,
+		   uint64_t total);
+/* The PFN a full scan stops at (exq_image_set_max_scan; UINT64_MAX for
+ * none) and the warning when it stopped the scan of what. */
+uint64_t exq__scan_limit_pfn(const exq_image *img);
+void exq__scan_limited(exq_image *img, const char *what);
 
 /* Read one whole page through the page cache. */
 exq_status exq__read_page(exq_image *img, uint64_t pfn, void *page);

@@ -111,7 +111,7 @@ exq_status exq_image_set_paging(exq_image *img, exq_paging paging)
 	return EXQ_OK;
 }
 
-exq_status exq_image_set_progress(exq_image *img, exq_progress_fn fn,
+exq_status exq_image_set_progress(exq_image *img, exq_image_progress_fn fn,
 				  void *arg)
 {
 	if (!img)
@@ -119,6 +119,44 @@ exq_status exq_image_set_progress(exq_image *img, exq_progress_fn fn,
 	img->progress = fn;
 	img->progress_arg = arg;
 	return EXQ_OK;
+}
+
+exq_status exq_image_set_max_scan(exq_image *img, uint64_t bytes)
+{
+	if (!img)
+		return EXQ_INVALID;
+	img->max_scan = bytes;
+	return EXQ_OK;
+}
+
+void exq__progress(exq_image *img, const char *what, uint64_t done,
+		   uint64_t total)
+{
+	if (img->progress)
+		img->progress(img->progress_arg, what, done, total);
+}
+
+uint64_t exq__scan_limit_pfn(const exq_image *img)
+{
+	return img->max_scan ? (img->max_scan + EXQ__PAGE_SIZE - 1) >> EXQ__PAGE_SHIFT
+			     : UINT64_MAX;
+}
+
+void exq__scan_limited(exq_image *img, const char *what)
+{
+	const exq_run *last = img->info.nruns ? &img->info.runs[img->info.nruns - 1]
+					      : NULL;
+	if (img->max_scan && last &&
+	    last->base_page + last->page_count > exq__scan_limit_pfn(img))
+		exq__warn(img, "%s stopped at the scan bound (0x%llx bytes of "
+			  "physical memory): what lies above it was not read",
+			  what, (unsigned long long)img->max_scan);
+}
+
+/* gzip reports through the source's plain progress callback. */
+static void gzip_progress(void *arg, uint64_t done, uint64_t total)
+{
+	exq__progress(arg, "gzip index", done, total);
 }
 
 exq_status exq_image_set_cpu(exq_image *img, unsigned cpu)
@@ -185,8 +223,9 @@ static exq_status open_source(exq_image *img, exq__source *src)
 	while (exq__src_is_gzip(img->src) && img->info.gzip < MAX_GZIP_NESTING) {
 		exq__source *inner = img->src;
 		img->src = NULL;
-		st = exq__src_gzip_open(&img->src, inner, img->progress,
-					img->progress_arg, &img->err);
+		st = exq__src_gzip_open(&img->src, inner,
+					img->progress ? gzip_progress : NULL, img,
+					&img->err);
 		if (st != EXQ_OK)
 			return exq__err_ctx(&img->err, st, "gzip");
 		img->info.gzip++;

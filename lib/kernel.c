@@ -145,11 +145,19 @@ static int from_kdbg_scan(exq_kernel *k)
 {
 	const exq_image_info *in = exq_image_get_info(k->img);
 	uint8_t page[EXQ__PAGE_SIZE];
+	uint64_t limit = exq__scan_limit_pfn(k->img), done = 0;
 	size_t r, tries = 0;
 	for (r = 0; r < in->nruns; r++) {
 		uint64_t p;
 		for (p = 0; p < in->runs[r].page_count; p++) {
 			uint32_t off;
+			if (in->runs[r].base_page + p >= limit) {
+				exq__scan_limited(k->img, "KDBG scan");
+				return 0;
+			}
+			if (++done % 256 == 0) /* a MiB */
+				exq__progress(k->img, "KDBG scan", done,
+					      in->pages_present);
 			if (exq_read_phys(k->img,
 					  (in->runs[r].base_page + p) << 12,
 					  page, sizeof(page), NULL) != EXQ_OK)
@@ -163,11 +171,17 @@ static int from_kdbg_scan(exq_kernel *k)
 				base = kdbg_ptr(k, page + off + 8);
 				if (++tries > 16)
 					return 0;
-				if (try_base(k, base, "kdbg-scan"))
+				if (try_base(k, base, "kdbg-scan")) {
+					/* done: the rest need not be read */
+					exq__progress(k->img, "KDBG scan",
+						      in->pages_present,
+						      in->pages_present);
 					return 1;
+				}
 			}
 		}
 	}
+	exq__progress(k->img, "KDBG scan", in->pages_present, in->pages_present);
 	return 0;
 }
 

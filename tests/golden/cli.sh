@@ -283,6 +283,16 @@ else
 	nok "mkwin for the [no module] world"
 fi
 
+# Scans of every page show progress and stop at --max-scan (issue 16): the
+# raw world's KDBG lies above 2 MiB, so the kernel comes from the PE scan
+expect_rc 0 "info --progress on a raw world" "$EXQ" info --json --progress "$T/nomod.raw"
+grep -q 'KDBG scan: 100%' "$T/err" && ok "the KDBG scan reports its progress" || { nok "no KDBG scan progress"; note "$T/err"; }
+grep -q '"base_source": "kdbg-scan"' "$T/out" && ok "without a bound the KDBG scan finds the kernel" || nok "base_source is not kdbg-scan"
+expect_rc 0 "info --max-scan 2M on a raw world" "$EXQ" info --json --max-scan 2M "$T/nomod.raw"
+grep -q 'KDBG scan stopped at the scan bound (0x200000 bytes' "$T/out" && ok "a warning says where the scan stopped" || nok "no scan-bound warning"
+grep -q '"base_source": "pe-scan"' "$T/out" && ok "the kernel then comes from the PE scan" || nok "base_source is not pe-scan"
+expect_rc 2 "--max-scan with no size" "$EXQ" info --max-scan lots "$T/nomod.raw"
+
 # A full dump cut short inside the page that holds a work item (issue 14):
 # it opens with the truncation warning, a read of a page still there exits
 # 0, a read that needs the missing page exits 1 naming NODATA.

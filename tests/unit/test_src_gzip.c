@@ -670,9 +670,11 @@ struct prog {
 	int backwards;
 };
 
-static void prog_cb(void *arg, uint64_t done, uint64_t total)
+static void prog_cb(void *arg, const char *what, uint64_t done,
+		    uint64_t total)
 {
 	struct prog *p = arg;
+	assert_string_equal(what, "gzip index");
 	if (done < p->last)
 		p->backwards = 1;
 	p->last = done;
