@@ -939,6 +939,20 @@ static exq_status probe_common(exq_image *img, int want_elf)
 	struct vmc *v = NULL;
 	exq_status st;
 	int flat = exq__src_is_flat(img->src);
+	if (!flat && !want_elf && img->src->size >= 16 && img->src->size < 4096 &&
+	    exq__src_read(img->src, 0, m, 8, &img->err) == EXQ_OK &&
+	    memcmp(m, "makedump", 8) == 0) {
+		uint8_t sig[16];
+		if (exq__src_read(img->src, 0, sig, 16, &img->err) == EXQ_OK &&
+		    memcmp(sig, "makedumpfile\0\0\0\0", 16) == 0) {
+			img->info.dump_type = "kdump";
+			return exq__err_set(&img->err, EXQ_CORRUPT,
+					    "a flattened makedumpfile stream cut "
+					    "short: %llu bytes, inside its 4 KiB "
+					    "header (truncated?)",
+					    (unsigned long long)img->src->size);
+		}
+	}
 	if (flat) {
 		if (flat_peek(img, m, 8) &&
 		    !(want_elf ? looks_elf(m) : looks_kdump(m)))

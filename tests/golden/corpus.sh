@@ -71,6 +71,7 @@ if [ "$VM" = 1 ]; then
 	patch "$kd" 0x50c4 '\377\377\377\377\377\377\377\377' vm.kdump.zlib-garbage
 	patch "$kd" 0x1030 '\000\000\000\000\000\001\000\000' vm.kdump.notes-outside
 	cut "$T/vm/vmcore.kdump-flat" 0x1388 vm.kdump-flat.cut-0x1388
+	cut "$T/vm/vmcore.kdump-flat" 0x7d0 vm.kdump-flat.cut-0x7d0
 fi
 
 # Every generated file is in the manifest.
