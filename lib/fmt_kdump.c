@@ -431,7 +431,8 @@ static exq_status segs_to_runs(exq_image *img, struct vmc *v)
 	exq_run *runs;
 	size_t i, n = 0;
 	exq_status st;
-	uint64_t maxend = 0;
+	uint64_t maxend = 0, first_overlap = 0;
+	size_t overlaps = 0;
 	qsort(v->segs, v->nsegs, sizeof(*v->segs), seg_cmp);
 	runs = calloc(v->nsegs ? v->nsegs : 1, sizeof(*runs));
 	if (!runs)
@@ -440,6 +441,8 @@ static exq_status segs_to_runs(exq_image *img, struct vmc *v)
 		struct seg *s = &v->segs[i];
 		uint64_t first = (s->pa + EXQ__PAGE_SIZE - 1) >> EXQ__PAGE_SHIFT;
 		uint64_t end = (s->pa + s->size) >> EXQ__PAGE_SHIFT;
+		if (s->size && s->pa < maxend && !overlaps++)
+			first_overlap = s->pa;
 		if (s->pa + s->size > maxend)
 			maxend = s->pa + s->size;
 		s->maxend = maxend;
@@ -455,6 +458,14 @@ static exq_status segs_to_runs(exq_image *img, struct vmc *v)
 		runs[n].page_count = end - first;
 		n++;
 	}
+	/* Same memory twice (QEMU's `-p` files list some PAs for each VA
+	 * that maps them) or a lie: either way say so. */
+	if (overlaps)
+		exq__warn(img, "%zu PT_LOAD segment%s overlap%s earlier ones in "
+			  "physical memory (the first at PA 0x%llx); where they "
+			  "do, the one that starts last is read",
+			  overlaps, overlaps == 1 ? "" : "s",
+			  overlaps == 1 ? "s" : "", (unsigned long long)first_overlap);
 	st = n ? exq__image_set_runs(img, runs, n)
 	       : exq__err_set(&img->err, EXQ_CORRUPT,
 			      "no PT_LOAD segment holds a whole page of "

@@ -133,6 +133,14 @@ for va in $(grep -o '"va": "0x[0-9a-f]*ff[0-9a-f]"' "$Q/world.queues.json" | sed
 	fi
 done
 
+# QEMU's -p file names some physical pages twice (once per VA that maps
+# them): overlapping PT_LOADs are said, not passed over (issue 16)
+"$EXQ" info --json "$Q/qemu-paging.elf.gz" > "$W/out.json" 2> /dev/null
+grep -q '2 PT_LOAD segments overlap earlier ones in physical memory (the first at PA 0xa00000)' "$W/out.json" &&
+	ok "-p file: the overlapping PT_LOADs are a warning" || nok "-p file: no overlap warning"
+"$EXQ" info --json "$Q/qemu.elf.gz" > "$W/out.json" 2> /dev/null
+grep -q 'overlap' "$W/out.json" && nok "plain ELF: an overlap warning" || ok "plain ELF: no overlap warning"
+
 # The x64 world (fixtures/qemu/make.sh build x64): Windows 10 22H2, two NUMA
 # nodes, the partition model, dumped by QEMU from a long-mode guest (ELF
 # with EM_X86_64, kdump whose QEMU notes carry CS.L).
