@@ -198,6 +198,103 @@ static exq_status index_records(struct flat_priv *fp, exq__err *err)
 	return EXQ_OK;
 }
 
+/* Sweep over the record boundaries with a max-heap (by stream index) of
+ * the records that cover the current position; each stretch between two
+ * boundaries goes to the heap's top. O(n log n), memory bounded by the
+ * number of records (itself bounded by the input's size). */
+struct ev {
+	uint64_t at;
+	size_t rec;
+};
+
+static int ev_cmp(const void *a, const void *b)
+{
+	const struct ev *x = a, *y = b;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static void heap_push(size_t *h, size_t *n, const struct flat_rec *r, size_t v)
+{
+	size_t i = (*n)++;
+	while (i > 0 && r[h[(i - 1) / 2]].index < r[v].index) {
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i] = v;
+}
+
+static void heap_pop(size_t *h, size_t *n, const struct flat_rec *r)
+{
+	size_t i = 0, v = h[--*n];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && r[h[c + 1]].index > r[h[c]].index)
+			c++;
+		if (r[h[c]].index <= r[v].index)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (*n)
+		h[i] = v;
+}
+
+static exq_status resolve_overlaps(struct flat_priv *fp, exq__err *err)
+{
+	const struct flat_rec *r = fp->recs;
+	size_t n = fp->n, ne = 2 * n, i, nh = 0, np = 0;
+	struct ev *ev = malloc(ne * sizeof(*ev));
+	size_t *heap = malloc(n * sizeof(*heap));
+	struct flat_rec *out = malloc(ne * sizeof(*out));
+	if (!ev || !heap || !out) {
+		free(ev);
+		free(heap);
+		free(out);
+		return exq__err_set(err, EXQ_NOMEM, "out of memory for the "
+				    "flattened index");
+	}
+	for (i = 0; i < n; i++) {
+		ev[2 * i].at = r[i].off;
+		ev[2 * i].rec = i;
+		ev[2 * i + 1].at = r[i].off + r[i].size; /* ends: popped lazily */
+		ev[2 * i + 1].rec = SIZE_MAX;
+	}
+	qsort(ev, ne, sizeof(*ev), ev_cmp);
+	for (i = 0; i < ne;) {
+		uint64_t at = ev[i].at, next;
+		for (; i < ne && ev[i].at == at; i++)
+			if (ev[i].rec != SIZE_MAX)
+				heap_push(heap, &nh, r, ev[i].rec);
+		while (nh && r[heap[0]].off + r[heap[0]].size <= at)
+			heap_pop(heap, &nh, r);
+		if (!nh || i == ne)
+			continue;
+		next = ev[i].at;
+		{
+			const struct flat_rec *t = &r[heap[0]];
+			struct flat_rec *last = np ? &out[np - 1] : NULL;
+			if (last && last->index == t->index &&
+			    last->off + last->size == at)
+				last->size += next - at;
+			else {
+				out[np].off = at;
+				out[np].size = next - at;
+				out[np].data = t->data + (at - t->off);
+				out[np].index = t->index;
+				np++;
+			}
+		}
+	}
+	free(ev);
+	free(heap);
+	free(fp->recs);
+	fp->recs = out;
+	fp->n = np;
+	return EXQ_OK;
+}
+
 exq_status exq__src_flat_open(exq__source **out, exq__source *inner,
 			      int own_inner, exq__err *err)
 {
@@ -228,23 +325,14 @@ exq_status exq__src_flat_open(exq__source **out, exq__source *inner,
 		st = index_records(fp, err);
 	if (st == EXQ_OK && fp->n > 1)
 		qsort(fp->recs, fp->n, sizeof(*fp->recs), rec_cmp);
-	for (i = 0; st == EXQ_OK && i < fp->n; i++) {
-		const struct flat_rec *r = &fp->recs[i];
-		if (i > 0 && r->off < fp->recs[i - 1].off + fp->recs[i - 1].size)
-			st = exq__err_set(
-				err, EXQ_CORRUPT,
-				"flattened record %llu (offset 0x%llx, 0x%llx "
-				"bytes) overlaps record %llu (offset 0x%llx, "
-				"0x%llx bytes)",
-				(unsigned long long)r->index,
-				(unsigned long long)r->off,
-				(unsigned long long)r->size,
-				(unsigned long long)fp->recs[i - 1].index,
-				(unsigned long long)fp->recs[i - 1].off,
-				(unsigned long long)fp->recs[i - 1].size);
-		else if (r->off + r->size > size)
-			size = r->off + r->size;
-	}
+	for (i = 1; st == EXQ_OK && i < fp->n; i++)
+		if (fp->recs[i].off < fp->recs[i - 1].off + fp->recs[i - 1].size) {
+			st = resolve_overlaps(fp, err);
+			break;
+		}
+	for (i = 0; st == EXQ_OK && i < fp->n; i++)
+		if (fp->recs[i].off + fp->recs[i].size > size)
+			size = fp->recs[i].off + fp->recs[i].size;
 	if (st == EXQ_OK && fp->n == 0)
 		st = exq__err_set(err, EXQ_CORRUPT,
 				  "the flattened stream holds no data records");
