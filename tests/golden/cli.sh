@@ -340,6 +340,19 @@ for f in nested.gz padded.gz; do
 		ok "$f: the demo's queues" || { nok "$f: queues differ"; note "$T/diff"; }
 done
 
+# A kdump file whose header libkdumpfile reads differently from exq (found
+# by fuzz_vmcore): its open fails, and libkdumpfile 0.5.1 crashes freeing
+# such a context, so exq leaves it alone: the page it would serve fails
+# (exit 1), no segfault. Under the sanitizers that context is reported as a
+# leak (it is libkdumpfile's, kept on purpose) and its 5 TB bitmap request
+# would abort: both allowed for this one run.
+if "$EXQ" --version | grep -q 'kdumpfile yes'; then
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:allocator_may_return_null=1" \
+		expect_rc 1 "a page libkdumpfile cannot read (no crash)" \
+		"$EXQ" read --pa 0x2000 16 tests/golden/data/kdump-libkdumpfile-free-segv.gz
+	err_has "libkdumpfile cannot read this file"
+fi
+
 # ELF cores and kdump files: read when built with libkdumpfile, refused
 # with a clear message (exit 3) when not, never taken for raw memory
 for f in fixtures/qemu/qemu.elf.gz fixtures/qemu/qemu.kdump.gz; do
