@@ -56,10 +56,13 @@ static int out_open(struct out_file *of, const char *path)
 		of->f = fopen(path, "wb");
 		return of->f ? 0 : errno;
 	}
-	of->tmp = malloc(strlen(path) + 16);
+	/* mkstemp's template: the six X are replaced by a unique name */
+	static const char suffix[] = ".exq-XXXXXX";
+	size_t n = strlen(path) + sizeof(suffix);
+	of->tmp = malloc(n);
 	if (!of->tmp)
 		return ENOMEM;
-	sprintf(of->tmp, "%s.exq-XXXXXX", path);
+	snprintf(of->tmp, n, "%s%s", path, suffix);
 	fd = mkstemp(of->tmp);
 	if (fd < 0 || !(of->f = fdopen(fd, "wb"))) {
 		int e = errno;
