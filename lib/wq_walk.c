@@ -158,19 +158,29 @@ static void walk_list(struct exq__wq *w, struct list *l)
 	size_t n = 0, ps = w->P->ptr;
 	uint64_t prev = l->head, next, hblink, bad_link = 0;
 	uint8_t links[16]; /* Flink, Blink */
-	int broke = 0;
+	int broke = 0, have_blink;
 	exq_status st;
+	l->bad_blinks = 0;
+	/* The head's two links in one read; an empty list (most of a
+	 * KPRIQUEUE's 32) needs no visited set. */
+	have_blink = exq_read_virt(w->vs, l->head, links, 2 * ps, NULL) == EXQ_OK;
+	if (have_blink) {
+		st = EXQ_OK;
+		next = ps == 8 ? exq__le64(links) : exq__le32(links);
+		hblink = ps == 8 ? exq__le64(links + 8) : exq__le32(links + 4);
+		if (next == l->head && hblink == l->head)
+			return;
+	} else {
+		st = exq__wq_rdptr(w, l->head, &next);
+	}
 	l->cap = pow2_at_least(2 * l->max + 2);
 	l->set = calloc(l->cap + 1, sizeof(*l->set));
-	l->bad_blinks = 0;
 	if (!l->set) {
 		add_error(w, l->q, EXQ_NOMEM, l->head, l->head,
 			  "out of memory walking the %s list", l->what);
 		return;
 	}
-	st = exq__wq_rdptr(w, l->head, &next);
-	if (st == EXQ_OK && exq__wq_rdptr(w, l->head + ps, &hblink) == EXQ_OK &&
-	    (next == l->head) != (hblink == l->head)) {
+	if (have_blink && (next == l->head) != (hblink == l->head)) {
 		/* A dump taken while a node was being inserted or removed:
 		 * say so, and walk what is there both ways. */
 		add_error(w, l->q, EXQ_CORRUPT, l->head,
