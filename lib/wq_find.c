@@ -892,7 +892,10 @@ exq_status exq__wq_locate(struct exq__wq *w)
 	if (!o)
 		return exq__err_set(&w->img->err, EXQ_UNSUPPORTED,
 				    "profile %s has no queue model", w->P->name);
-	w->nodes_hint = nodes_hint(w);
+	/* KeNumberNodes bounds the ENODE and partition node lists; a static
+	 * array has one node */
+	if (o->model != EXQ_WQ_MODEL_STATIC_ARRAY)
+		w->nodes_hint = nodes_hint(w);
 	if (w->opts->have_root) {
 		if (!try_root(w, &c, w->opts->root, "override"))
 			return exq__err_set(&w->img->err, EXQ_NOTFOUND,
