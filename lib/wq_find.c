@@ -745,41 +745,70 @@ static size_t thread_queues(struct exq__wq *w, uint64_t *qs, size_t max)
 	return n;
 }
 
-/* KeNodeBlock for ENODEs found without it: a run of pointers in
- * ntoskrnl's writable sections naming exactly those ENODEs. */
-static uint64_t find_node_block(struct exq__wq *w, const uint64_t *e, size_t ne)
+/* Each readable page of ntoskrnl's writable sections, in order: fn(w,
+ * page VA, its bytes, arg) until it returns non-zero, which is returned
+ * (0 when every page was seen). */
+typedef int (*data_page_fn)(struct exq__wq *w, uint64_t va,
+			    const uint8_t *page, void *arg);
+
+static int data_pages(struct exq__wq *w, data_page_fn fn, void *arg)
 {
 	const exq__pe *pe = w->k->pe;
 	const exq_kernel_info *ki = exq_kernel_get_info(w->k);
 	uint8_t page[EXQ__PAGE_SIZE];
-	size_t s, ps = w->P->ptr;
+	size_t s;
+	int r;
 	for (s = 0; pe && s < pe->nsections; s++) {
 		const exq__pe_section *sec = &pe->sections[s];
 		uint64_t va, end = ki->base + sec->rva + sec->vsize;
 		if (!(sec->characteristics & EXQ__SCN_MEM_WRITE))
 			continue;
-		for (va = (ki->base + sec->rva) & ~0xFFFull; va < end; va += EXQ__PAGE_SIZE) {
-			size_t off;
-			if (exq_read_virt(w->vs, va, page, sizeof(page), NULL) != EXQ_OK)
-				continue;
-			for (off = 0; off + ps <= sizeof(page); off += ps) {
-				uint64_t v = ps == 8 ? exq__le64(page + off) : exq__le32(page + off);
-				size_t k, run;
-				if (v != e[0])
-					continue;
-				for (run = 1; run < ne; run++) {
-					uint64_t x = rdptr0(w, va + off + run * ps);
-					for (k = 0; k < ne && e[k] != x; k++)
-						;
-					if (k == ne)
-						break;
-				}
-				if (run == ne)
-					return va + off;
-			}
+		for (va = (ki->base + sec->rva) & ~0xFFFull; va < end; va += EXQ__PAGE_SIZE)
+			if (exq_read_virt(w->vs, va, page, sizeof(page), NULL) == EXQ_OK &&
+			    (r = fn(w, va, page, arg)) != 0)
+				return r;
+	}
+	return 0;
+}
+
+/* KeNodeBlock for ENODEs found without it: a run of pointers in
+ * ntoskrnl's writable sections naming exactly those ENODEs. */
+struct node_block {
+	const uint64_t *e;
+	size_t ne;
+	uint64_t found;
+};
+
+static int node_block_page(struct exq__wq *w, uint64_t va, const uint8_t *page,
+			   void *arg)
+{
+	struct node_block *nb = arg;
+	size_t off, ps = w->P->ptr;
+	for (off = 0; off + ps <= EXQ__PAGE_SIZE; off += ps) {
+		uint64_t v = ps == 8 ? exq__le64(page + off) : exq__le32(page + off);
+		size_t k, run;
+		if (v != nb->e[0])
+			continue;
+		for (run = 1; run < nb->ne; run++) {
+			uint64_t x = rdptr0(w, va + off + run * ps);
+			for (k = 0; k < nb->ne && nb->e[k] != x; k++)
+				;
+			if (k == nb->ne)
+				break;
+		}
+		if (run == nb->ne) {
+			nb->found = va + off;
+			return 1;
 		}
 	}
 	return 0;
+}
+
+static uint64_t find_node_block(struct exq__wq *w, const uint64_t *e, size_t ne)
+{
+	struct node_block nb = {e, ne, 0};
+	data_pages(w, node_block_page, &nb);
+	return nb.found;
 }
 
 static exq_status by_threads(struct exq__wq *w, const struct cands *c,
@@ -834,44 +863,47 @@ static exq_status by_threads(struct exq__wq *w, const struct cands *c,
 }
 
 /* Last resort for static-array: ntoskrnl's writable sections, looking for
- * count queue headers one EX_WORK_QUEUE apart. */
-static exq_status scan_data(struct exq__wq *w, const struct cands *c)
+ * count queue headers one EX_WORK_QUEUE apart, each place validated like a
+ * pattern hit (at most 64 tries). */
+struct array_scan {
+	const struct cands *c;
+	size_t tries;
+	exq_status st;
+};
+
+static int array_page(struct exq__wq *w, uint64_t va, const uint8_t *page,
+		      void *arg)
 {
-	const exq__pe *pe = w->k->pe;
+	struct array_scan *as = arg;
+	const exq__profile *P = as->c->rows[0];
 	const exq_kernel_info *ki = exq_kernel_get_info(w->k);
-	const exq__profile *P = c->rows[0];
-	uint8_t page[EXQ__PAGE_SIZE];
-	size_t s, tries = 0;
-	for (s = 0; pe && s < pe->nsections; s++) {
-		const exq__pe_section *sec = &pe->sections[s];
-		uint64_t va, end = ki->base + sec->rva + sec->vsize;
-		if (!(sec->characteristics & EXQ__SCN_MEM_WRITE))
+	uint32_t off;
+	for (off = 0; off + 4 <= EXQ__PAGE_SIZE; off += 4) {
+		uint64_t v = va + off;
+		uint8_t h[4];
+		char how[96];
+		if (page[off] != P->kqueue.type ||
+		    page[off + 2] != P->kqueue.dispatcher_size)
 			continue;
-		for (va = (ki->base + sec->rva) & ~0xFFFull; va < end; va += EXQ__PAGE_SIZE) {
-			uint32_t off;
-			if (exq_read_virt(w->vs, va, page, sizeof(page), NULL) != EXQ_OK)
-				continue;
-			for (off = 0; off + 4 <= sizeof(page); off += 4) {
-				uint64_t v = va + off;
-				uint8_t h[4];
-				char how[96];
-				if (page[off] != P->kqueue.type ||
-				    page[off + 2] != P->kqueue.dispatcher_size)
-					continue;
-				if (exq_read_virt(w->vs, v + 2u * P->ex_work_queue.size, h, 4,
-						  NULL) != EXQ_OK ||
-				    h[0] != P->kqueue.type || h[2] != P->kqueue.dispatcher_size)
-					continue;
-				if (++tries > 64)
-					return EXQ_NOTFOUND;
-				snprintf(how, sizeof(how), "scan:%s+0x%" PRIx64, ki->name,
-					 v - ki->base);
-				if (try_root(w, c, v, how))
-					return EXQ_OK;
-			}
+		if (exq_read_virt(w->vs, v + 2u * P->ex_work_queue.size, h, 4, NULL) != EXQ_OK ||
+		    h[0] != P->kqueue.type || h[2] != P->kqueue.dispatcher_size)
+			continue;
+		if (++as->tries > 64)
+			return 1; /* st stays NOTFOUND */
+		snprintf(how, sizeof(how), "scan:%s+0x%" PRIx64, ki->name, v - ki->base);
+		if (try_root(w, as->c, v, how)) {
+			as->st = EXQ_OK;
+			return 1;
 		}
 	}
-	return EXQ_NOTFOUND;
+	return 0;
+}
+
+static exq_status scan_data(struct exq__wq *w, const struct cands *c)
+{
+	struct array_scan as = {c, 0, EXQ_NOTFOUND};
+	data_pages(w, array_page, &as);
+	return as.st;
 }
 
 exq_status exq__wq_locate(struct exq__wq *w)
