@@ -238,14 +238,7 @@ int cmd_queues(const struct opts *o)
 	img = cli_open(o, o->pos[0], &code);
 	if (!img)
 		return code;
-	if (exq_image_get_info(img)->triage) {
-		code = cli_fail(o, EXIT_NOTFOUND, EXQ_UNSUPPORTED,
-				"a triage dump: it holds only selected pages "
-				"(PRCB, current thread, stack, driver list), not the "
-				"kernel's data, so the worker queues cannot be walked");
-		exq_image_free(img);
-		return code;
-	}
+	/* a triage dump: exq_kernel_open refuses it with the reason (exit 4) */
 	code = cli_open_kernel(o, img, &vs, &k);
 	if (code == 0) {
 		exq_workq_opts_init(&wo);

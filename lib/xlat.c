@@ -455,7 +455,9 @@ exq_status exq_vspace_open(exq_vspace **out, exq_image *img)
 		if (st != EXQ_OK)
 			return st;
 	} else if (!img->have_dtb_override && in->paging != EXQ_PAGING_UNKNOWN &&
-		   !img->dtb_checked) {
+		   in->pages_present && !img->dtb_checked) {
+		/* (an image without pages, a triage dump, has nothing to test
+		 * the DTB against) */
 		img->dtb_checked = 1; /* once per image: vspaces are cheap */
 		st = check_named_dtb(img);
 		if (st != EXQ_OK)
