@@ -72,8 +72,8 @@ TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRC := $(sort $(wildcard tests/unit/tlib_*.c))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
-TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
-TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+TOOL_SRC := $(sort $(filter-out tests/tools/failalloc.c,$(wildcard tests/tools/*.c)))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%) $(BUILD)/tools/failalloc.so
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -148,6 +148,12 @@ endif
 $(BUILD)/tools/%: tests/tools/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(ZLIB_CFLAGS) $(JSON_CFLAGS) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(STATIC) $(JSON_LIBS) $(LIB_LIBS)
+
+# The out-of-memory shim (LD_PRELOAD; tests/golden/nomem.sh): no sanitizer
+# flags, whatever the build (their runtime owns malloc).
+$(BUILD)/tools/failalloc.so: tests/tools/failalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -fPIC -shared -o $@ $<
 
 $(BUILD)/bench/%: tests/bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)

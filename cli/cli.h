@@ -21,7 +21,8 @@ enum {
 	EXIT_OPEN = 3,
 	EXIT_NOTFOUND = 4,
 	EXIT_INTERNAL = 5,
-	EXIT_OUTPUT = 6
+	EXIT_OUTPUT = 6,
+	EXIT_NOMEM = 7 /* out of memory (NOMEM), in the library or the CLI */
 };
 
 struct opts {
@@ -111,6 +112,32 @@ int cli_exit_open(exq_status st);
 int cli_exit_analysis(exq_status st);
 
 /* --- JSON --- */
+/* Out of memory, json-c's constructors return NULL and its adders abort on
+ * a NULL container: every constructor and adder the commands call goes
+ * through these instead (the macros below), which never abort and record
+ * the failure; cli_run_end then writes a small NOMEM document built
+ * without allocating, and the run exits 7. */
+json_object *cli_jchk(json_object *v);
+int cli_jadd(json_object *obj, const char *key, json_object *val);
+int cli_jpush(json_object *arr, json_object *val);
+#define json_object_new_object() cli_jchk((json_object_new_object)())
+#define json_object_new_array() cli_jchk((json_object_new_array)())
+#define json_object_new_string(s) cli_jchk((json_object_new_string)(s))
+#define json_object_new_string_len(s, n)                                      \
+	cli_jchk((json_object_new_string_len)(s, n))
+#define json_object_new_int64(v) cli_jchk((json_object_new_int64)(v))
+#define json_object_new_int(v) cli_jchk((json_object_new_int)(v))
+#define json_object_new_boolean(v) cli_jchk((json_object_new_boolean)(v))
+#define json_object_object_add(o, k, v) cli_jadd(o, k, v)
+#define json_object_array_add(a, v) cli_jpush(a, v)
+/* A library call returned st where the CLI carries on without its result
+ * (a symbol, a name): NOMEM still ends the run with exit 7. */
+void cli_note_status(exq_status st);
+/* exq_symbolize / exq_symbolize_export with cli_note_status */
+exq_status cli_symbolize(exq_kernel *k, uint64_t a, char *buf, size_t len);
+exq_status cli_symbolize_export(exq_kernel *k, uint64_t a, char *buf,
+				size_t len);
+
 json_object *cli_doc(const char *command);
 json_object *cli_image_obj(const exq_image *img, const char *path,
 			   const struct opts *o);

@@ -19,7 +19,64 @@ static struct {
 	json_object *doc;  /* the document to write (or compare) */
 	exq_status status; /* what ended the run */
 	int output_failed;
+	int nomem;	      /* out of memory somewhere: the run ends with 7 */
+	char nomem_msg[2048]; /* the message that said so, if any */
 } run;
+
+static void set_nomem(const char *msg)
+{
+	if (!run.nomem_msg[0] && msg)
+		snprintf(run.nomem_msg, sizeof(run.nomem_msg), "%s", msg);
+	run.nomem = 1;
+}
+
+json_object *cli_jchk(json_object *v)
+{
+	if (!v)
+		set_nomem(NULL);
+	return v;
+}
+
+int cli_jadd(json_object *obj, const char *key, json_object *val)
+{
+	int r = obj ? (json_object_object_add)(obj, key, val) : -1;
+	if (r != 0) {
+		set_nomem(NULL);
+		json_object_put(val);
+	}
+	return r;
+}
+
+int cli_jpush(json_object *arr, json_object *val)
+{
+	int r = arr ? (json_object_array_add)(arr, val) : -1;
+	if (r != 0) {
+		set_nomem(NULL);
+		json_object_put(val);
+	}
+	return r;
+}
+
+void cli_note_status(exq_status st)
+{
+	if (st == EXQ_NOMEM)
+		set_nomem(NULL);
+}
+
+exq_status cli_symbolize(exq_kernel *k, uint64_t a, char *buf, size_t len)
+{
+	exq_status st = exq_symbolize(k, a, buf, len);
+	cli_note_status(st);
+	return st;
+}
+
+exq_status cli_symbolize_export(exq_kernel *k, uint64_t a, char *buf,
+				size_t len)
+{
+	exq_status st = exq_symbolize_export(k, a, buf, len);
+	cli_note_status(st);
+	return st;
+}
 
 /* ------------------------------------------------------------ numbers */
 
@@ -163,6 +220,8 @@ void cli_incomplete(const struct opts *o, exq_status st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(o, fmt, ap);
 	va_end(ap);
+	if (st == EXQ_NOMEM)
+		set_nomem(NULL);
 }
 
 int cli_exit_open(exq_status st)
@@ -182,6 +241,8 @@ int cli_exit_open(exq_status st)
 		return EXIT_OPEN;
 	case EXQ_NOTFOUND:
 		return EXIT_NOTFOUND;
+	case EXQ_NOMEM:
+		return EXIT_NOMEM;
 	default:
 		return EXIT_INTERNAL;
 	}
@@ -204,6 +265,8 @@ int cli_exit_analysis(exq_status st)
 	case EXQ_NOTFOUND:
 	case EXQ_UNSUPPORTED:
 		return EXIT_NOTFOUND;
+	case EXQ_NOMEM:
+		return EXIT_NOMEM;
 	default:
 		return EXIT_INTERNAL;
 	}
@@ -227,6 +290,8 @@ int cli_fail(const struct opts *o, int code, exq_status st, const char *fmt,
 	va_end(ap);
 	cli_msg(o, "%s", msg);
 	run.status = st;
+	if (st == EXQ_NOMEM || code == EXIT_NOMEM)
+		set_nomem(msg);
 	if (o->json) {
 		if (!run.doc)
 			run.doc = cli_doc(o->command ? o->command : "exq");
@@ -400,6 +465,8 @@ void cli_run_begin(const struct opts *o)
 	run.doc = NULL;
 	run.status = EXQ_OK;
 	run.output_failed = 0;
+	run.nomem = 0;
+	run.nomem_msg[0] = '\0';
 }
 
 /* Every document names its image and says how its run ended. */
@@ -429,9 +496,70 @@ static void finish_doc(const struct opts *o, int code)
 	json_object_object_add(run.doc, "exit_code", json_object_new_int(code));
 }
 
+/* Appends s to b (capacity cap, length *n) as the inside of a JSON
+ * string: quotes, backslashes and control bytes escaped, bytes that are
+ * not UTF-8 written as the text \\xNN as cli_json_text does. */
+static void jstr_put(char *b, size_t cap, size_t *n, const char *s)
+{
+	size_t len = strlen(s), i = 0;
+	while (i < len && *n + 8 < cap) {
+		unsigned char c = (unsigned char)s[i];
+		size_t l = utf8_len((const unsigned char *)s + i, len - i);
+		if (c == '"' || c == '\\') {
+			b[(*n)++] = '\\';
+			b[(*n)++] = (char)c;
+		} else if (c < 0x20) {
+			*n += (size_t)snprintf(b + *n, cap - *n, "\\u%04x", c);
+		} else if (l) {
+			if (*n + l + 8 >= cap)
+				break;
+			memcpy(b + *n, s + i, l);
+			*n += l;
+			i += l;
+			continue;
+		} else {
+			*n += (size_t)snprintf(b + *n, cap - *n, "\\\\x%02x", c);
+		}
+		i++;
+	}
+}
+
+/* The run's document when memory ran out: built in a static buffer (no
+ * allocation), compact, on one line, the same keys every failing run's
+ * document has. Returns 0 or an errno. */
+static int nomem_doc(const struct opts *o)
+{
+	static char b[8192];
+	size_t n = 0;
+	n += (size_t)snprintf(b, sizeof(b), "{\"schema\":\"exq/1\",\"command\":\"");
+	jstr_put(b, sizeof(b) - 512, &n, o->command ? o->command : "exq");
+	n += (size_t)snprintf(b + n, sizeof(b) - n,
+			      "\",\"error\":{\"status\":\"NOMEM\",\"message\":\"");
+	jstr_put(b, sizeof(b) - 512, &n,
+		 run.nomem_msg[0] ? run.nomem_msg : "out of memory");
+	n += (size_t)snprintf(b + n, sizeof(b) - n, "\"}");
+	if (o->image) {
+		n += (size_t)snprintf(b + n, sizeof(b) - n,
+				      ",\"image\":{\"path\":\"");
+		jstr_put(b, sizeof(b) - 128, &n, o->image);
+		n += (size_t)snprintf(b + n, sizeof(b) - n, "\"}");
+	}
+	n += (size_t)snprintf(b + n, sizeof(b) - n,
+			      ",\"status\":\"NOMEM\",\"exit_code\":%d}\n",
+			      EXIT_NOMEM);
+	return write_all(1, b, n);
+}
+
 int cli_run_end(const struct opts *o, int code)
 {
-	if (o->expect) {
+	if (run.nomem && !o->json) {
+		/* text output stops where memory ran out */
+		cli_msg(o, "out of memory: the output is incomplete");
+		code = EXIT_NOMEM;
+	} else if (o->expect && run.nomem) {
+		cli_msg(o, "--expect: out of memory: nothing compared");
+		code = EXIT_NOMEM;
+	} else if (o->expect) {
 		char err[512];
 		int r;
 		finish_doc(o, code);
@@ -450,10 +578,17 @@ int cli_run_end(const struct opts *o, int code)
 		size_t len;
 		int e;
 		finish_doc(o, code);
-		text = cli_json_text(run.doc, o->jsonl, &len);
+		text = run.nomem ? NULL : cli_json_text(run.doc, o->jsonl, &len);
 		if (!text) {
-			cli_msg(o, "out of memory writing the JSON document");
-			code = code > EXIT_INTERNAL ? code : EXIT_INTERNAL;
+			if (!run.nomem_msg[0]) /* not said yet */
+				cli_msg(o, "out of memory building the JSON "
+					   "document (NOMEM)");
+			set_nomem("out of memory building the JSON document");
+			code = EXIT_NOMEM;
+			if (fflush(stdout) != 0 ||
+			    (e = nomem_doc(o)) != 0)
+				code = cli_output_failed(o, "to stdout",
+							 errno ? errno : EIO);
 		} else {
 			/* nothing else went to stdout through stdio in JSON
 			 * mode; the document goes out in one write(2) */
@@ -526,7 +661,7 @@ exq_image *cli_open(const struct opts *o, const char *path, int *code)
 	exq_image *img = exq_image_new();
 	exq_status st;
 	if (!img) {
-		*code = cli_fail(o, EXIT_INTERNAL, EXQ_NOMEM, "out of memory");
+		*code = cli_fail(o, EXIT_NOMEM, EXQ_NOMEM, "out of memory");
 		return NULL;
 	}
 	st = exq_image_set_format(img, o->format);

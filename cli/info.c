@@ -80,7 +80,7 @@ static int param_module(const exq_image *img, const exq_kernel *k, uint64_t addr
 {
 	const exq_triage_info *t = exq_image_get_info(img)->triage;
 	size_t i;
-	if (k && exq_symbolize((exq_kernel *)k, addr, buf, len) == EXQ_OK)
+	if (k && cli_symbolize((exq_kernel *)k, addr, buf, len) == EXQ_OK)
 		return 1;
 	for (i = 0; t && i < t->ndrivers; i++) {
 		const exq_triage_driver *d = &t->drivers[i];
@@ -391,6 +391,7 @@ static void resolve_dtb(const struct opts *o, exq_image *img,
 {
 	exq_status st = cli_find_dtb(o, img, c, n);
 	const exq_image_info *in = exq_image_get_info(img);
+	cli_note_status(st);
 	warn[0] = note[0] = '\0';
 	if (st != EXQ_OK) {
 		snprintf(warn, wlen, "DTB scan failed: %s (%s)",
@@ -405,6 +406,7 @@ static void resolve_dtb(const struct opts *o, exq_image *img,
 		   in->paging == EXQ_PAGING_UNKNOWN && !in->triage) {
 		exq_vspace *vs = NULL;
 		st = exq_vspace_open(&vs, img); /* records the paging mode */
+		cli_note_status(st);
 		if (st != EXQ_OK)
 			snprintf(warn, wlen, "%s (%s)", exq_image_error(img),
 				 exq_strerror(st));
@@ -425,6 +427,7 @@ static exq_kernel *find_kernel(const struct opts *o, exq_image *img,
 	if (in->triage || !(in->have & EXQ_HAVE_DTB))
 		return NULL;
 	st = exq_vspace_open(vs, img);
+	cli_note_status(st);
 	if (st != EXQ_OK) {
 		snprintf(why, whylen, "no kernel address space: %s",
 			 exq_image_error(img));
@@ -432,6 +435,7 @@ static exq_kernel *find_kernel(const struct opts *o, exq_image *img,
 	}
 	cli_kernel_opts(o, &ko);
 	st = exq_kernel_open(&k, *vs, &ko);
+	cli_note_status(st);
 	if (st != EXQ_OK) {
 		snprintf(why, whylen, "kernel not found: %s", exq_image_error(img));
 		k = NULL;

@@ -470,17 +470,16 @@ int main(int argc, char **argv)
 	int i, r;
 	memset(&o, 0, sizeof(o));
 	memset(&p, 0, sizeof(p));
-	p.pos = calloc((size_t)argc + 1, sizeof(*p.pos));
-	if (!p.pos) {
-		fputs("exq: out of memory\n", stderr);
-		return EXIT_INTERNAL;
-	}
 	/* JSON mode first, so that a usage error met while parsing is also
 	 * a document */
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--jsonl") ||
 		    !strncmp(argv[i], "--expect", 8))
 			o.json = 1;
+	p.pos = calloc((size_t)argc + 1, sizeof(*p.pos));
+	if (!p.pos)
+		return cli_run_end(
+		    &o, cli_fail(&o, EXIT_NOMEM, EXQ_NOMEM, "out of memory"));
 	r = parse_args(argc, argv, &o, &p);
 	if (r >= 0)
 		goto out;

@@ -10,7 +10,7 @@
 static json_object *sym_or_null(exq_kernel *k, uint64_t addr)
 {
 	char b[300];
-	return exq_symbolize(k, addr, b, sizeof(b)) == EXQ_OK
+	return cli_symbolize(k, addr, b, sizeof(b)) == EXQ_OK
 		       ? json_object_new_string(b)
 		       : NULL;
 }
@@ -25,7 +25,7 @@ static json_object *item_json(exq_kernel *k, const exq_wq_item *it)
 										 : "work_queue_item"));
 	json_object_object_add(o, "routine", cli_jhex(it->routine));
 	json_object_object_add(o, "routine_symbol", sym_or_null(k, it->routine));
-	if (exq_symbolize_export(k, it->routine, b, sizeof(b)) == EXQ_OK)
+	if (cli_symbolize_export(k, it->routine, b, sizeof(b)) == EXQ_OK)
 		json_object_object_add(o, "routine_export", json_object_new_string(b));
 	json_object_object_add(o, "parameter", cli_jhex(it->parameter));
 	if (it->kind == EXQ_WQ_IO_WORKITEM) {
@@ -148,8 +148,8 @@ static int routine_text(exq_kernel *k, uint64_t addr, int W, int exports,
 			char *buf, size_t len)
 {
 	char s[300];
-	if ((exports && exq_symbolize_export(k, addr, s, sizeof(s)) == EXQ_OK) ||
-	    exq_symbolize(k, addr, s, sizeof(s)) == EXQ_OK) {
+	if ((exports && cli_symbolize_export(k, addr, s, sizeof(s)) == EXQ_OK) ||
+	    cli_symbolize(k, addr, s, sizeof(s)) == EXQ_OK) {
 		snprintf(buf, len, "%s (%0*" PRIx64 ")", s, W, addr);
 		return 0;
 	}

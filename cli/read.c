@@ -179,7 +179,7 @@ int cmd_read(const struct opts *o)
 	if (buf && o->json && !o->out_file)
 		hex = malloc(2 * len + 1);
 	if (!buf || (o->json && !o->out_file && !hex)) {
-		code = cli_fail(o, EXIT_INTERNAL, EXQ_NOMEM, "out of memory");
+		code = cli_fail(o, EXIT_NOMEM, EXQ_NOMEM, "out of memory");
 		goto done;
 	}
 	if (o->out_file && (e = out_open(&of, o->out_file)) != 0) {

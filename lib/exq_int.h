@@ -192,6 +192,7 @@ struct exq__vmnotes {
 	size_t ncpu, cap;
 	size_t nqemu, nprstatus; /* notes seen (may exceed EXQ__MAX_VCPUS) */
 	int have_windows_header;
+	int nomem; /* a vCPU's state could not be kept: the open fails */
 };
 /* Parse one note area (where: "PT_NOTE 3", "kdump notes" for messages). */
 exq_status exq__vmnotes_parse(exq_image *img, struct exq__vmnotes *n,
@@ -222,6 +223,7 @@ struct exq__pcache_slot {
 };
 
 #define EXQ__MAX_WARNINGS 64
+#define EXQ__WARN_MAX 512 /* bytes of one warning, NUL included */
 
 struct exq_image {
 	exq__err err;
@@ -237,7 +239,9 @@ struct exq_image {
 	void *fmt_priv;
 	exq_image_info info;
 	exq_run *runs; /* owned; info.runs points here */
-	char *warnings[EXQ__MAX_WARNINGS];
+	/* inline, so that a warning never needs memory (out of memory, the
+	 * warnings still say what happened) */
+	char warnings[EXQ__MAX_WARNINGS][EXQ__WARN_MAX];
 	size_t nwarnings;
 	size_t warnings_dropped;
 	struct exq__pcache_slot *pcache; /* lazily allocated */
@@ -578,6 +582,8 @@ struct exq_kernel {
 	const exq__profile *profile; /* NULL when the build has none */
 	char *profile_msg;           /* why not */
 	uint64_t kdbg_modlist;       /* KDBG.PsLoadedModuleList, 0 if none */
+	int nomem;                   /* a search step ran out of memory: the
+					open fails with NOMEM, not NOTFOUND */
 	/* Module list, walked once on first use. */
 	int walked;
 	exq_status walk_status;
@@ -627,6 +633,8 @@ struct exq__wq {
 	exq_workq *wq;
 	char *rejected[EXQ__WQ_MAX_REJECTED];
 	char found_by[160];
+	int nomem; /* memory ran out (an error or a result that could not
+		      be kept): the walk returns NOMEM (issue 16) */
 	/* Root and queues found (wq_find.c), walked by wq_walk.c. */
 	uint64_t root;
 	uint64_t node_block; /* KeNodeBlock (enode-*), 0 when unknown */
@@ -638,6 +646,9 @@ struct exq__wq {
 	} q[EXQ__WQ_MAX_QUEUES];
 };
 
+/* exq_read_virt that remembers NOMEM in w->nomem (wq_find.c). */
+exq_status exq__wq_read(struct exq__wq *w, uint64_t va, void *buf, size_t len,
+			size_t *got);
 /* Reads at the kernel's pointer width (P->ptr) and fixed widths. */
 exq_status exq__wq_rdptr(struct exq__wq *w, uint64_t va, uint64_t *v);
 exq_status exq__wq_rd32(struct exq__wq *w, uint64_t va, uint32_t *v);

@@ -336,6 +336,7 @@ static exq_status kdump_page(exq_image *img, struct vmc *v, uint64_t pfn,
 {
 	struct kd_desc d = {0, 0, 0, 0};
 	exq_status st = kdump_desc(img, v, pfn, &d);
+	int zr;
 	uLongf got = EXQ__PAGE_SIZE;
 	if (st != EXQ_OK)
 		return st;
@@ -349,8 +350,13 @@ static exq_status kdump_page(exq_image *img, struct vmc *v, uint64_t pfn,
 		st = exq__src_read(v->c, d.off, v->zbuf, d.size, &img->err);
 		if (st != EXQ_OK)
 			return st;
-		if (uncompress(page, &got, v->zbuf, d.size) != Z_OK ||
-		    got != EXQ__PAGE_SIZE)
+		zr = uncompress(page, &got, v->zbuf, d.size);
+		if (zr == Z_MEM_ERROR) /* zlib's state: memory, not the page */
+			return exq__err_set(&img->err, EXQ_NOMEM,
+					    "out of memory inflating kdump page "
+					    "descriptor %llu",
+					    (unsigned long long)d.idx);
+		if (zr != Z_OK || got != EXQ__PAGE_SIZE)
 			return exq__err_set(&img->err, EXQ_CORRUPT,
 					    "kdump page descriptor %llu (PFN "
 					    "0x%llx): its 0x%x zlib bytes at "

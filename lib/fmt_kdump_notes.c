@@ -59,7 +59,7 @@ void exq__vmnotes_free(struct exq__vmnotes *n)
 }
 
 /* The entry of vCPU i (created on first use); NULL past the limit. */
-static struct exq__vmcpu *vcpu(exq_image *img, struct exq__vmnotes *n,
+static struct exq__vmcpu *vcpu(struct exq__vmnotes *n,
 			       size_t i)
 {
 	if (i >= EXQ__MAX_VCPUS)
@@ -71,7 +71,7 @@ static struct exq__vmcpu *vcpu(exq_image *img, struct exq__vmnotes *n,
 			cap *= 2;
 		t = realloc(n->cpu, cap * sizeof(*t));
 		if (!t) {
-			exq__warn(img, "out of memory for vCPU %zu's state", i);
+			n->nomem = 1;
 			return NULL;
 		}
 		memset(t + n->cap, 0, (cap - n->cap) * sizeof(*t));
@@ -83,11 +83,11 @@ static struct exq__vmcpu *vcpu(exq_image *img, struct exq__vmnotes *n,
 	return &n->cpu[i];
 }
 
-static void qemu_note(exq_image *img, struct exq__vmnotes *n,
+static void qemu_note(struct exq__vmnotes *n,
 		      const uint8_t *d, uint32_t dsz, const char *where)
 {
 	size_t i = n->nqemu++;
-	struct exq__vmcpu *c = vcpu(img, n, i);
+	struct exq__vmcpu *c = vcpu(n, i);
 	uint32_t version, size;
 	int k;
 	if (!c)
@@ -134,7 +134,7 @@ static void prstatus_note(exq_image *img, struct exq__vmnotes *n,
 			  where, i, dsz);
 		return;
 	}
-	c = vcpu(img, n, i);
+	c = vcpu(n, i);
 	if (!c)
 		return;
 	c->have_prstatus = 1;
@@ -164,7 +164,7 @@ exq_status exq__vmnotes_parse(exq_image *img, struct exq__vmnotes *n,
 			break;
 		}
 		if (namesz == 5 && memcmp(name, "QEMU", 5) == 0 && type == 0)
-			qemu_note(img, n, buf + desc_at, descsz, where);
+			qemu_note(n, buf + desc_at, descsz, where);
 		else if (namesz == 5 && memcmp(name, "CORE", 5) == 0 &&
 			 type == 1)
 			prstatus_note(img, n, buf + desc_at, descsz, where);
@@ -175,6 +175,10 @@ exq_status exq__vmnotes_parse(exq_image *img, struct exq__vmnotes *n,
 		pos = (size_t)end;
 		k++;
 	}
+	if (n->nomem)
+		return exq__err_set(&img->err, EXQ_NOMEM,
+				    "%s: out of memory for the vCPUs' state",
+				    where);
 	return EXQ_OK;
 }
 

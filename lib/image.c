@@ -26,7 +26,6 @@ exq_image *exq_image_new(void)
 
 static void image_reset(exq_image *img)
 {
-	size_t i;
 	if (img->fmt && img->fmt->close)
 		img->fmt->close(img);
 	img->fmt = NULL;
@@ -35,8 +34,6 @@ static void image_reset(exq_image *img)
 	img->src = NULL;
 	free(img->runs);
 	img->runs = NULL;
-	for (i = 0; i < img->nwarnings; i++)
-		free(img->warnings[i]);
 	img->nwarnings = 0;
 	img->warnings_dropped = 0;
 	free(img->pcache);
@@ -292,18 +289,15 @@ const char *exq_image_warning(const exq_image *img, size_t i)
 
 void exq__warn(exq_image *img, const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 	if (img->nwarnings >= EXQ__MAX_WARNINGS) {
 		img->warnings_dropped++;
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(img->warnings[img->nwarnings], EXQ__WARN_MAX, fmt, ap);
 	va_end(ap);
-	img->warnings[img->nwarnings] = strdup(buf);
-	if (img->warnings[img->nwarnings])
-		img->nwarnings++;
+	img->nwarnings++;
 }
 
 static int run_cmp(const void *a, const void *b)

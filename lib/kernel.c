@@ -53,6 +53,15 @@ static int is_kernel_name(const char *n)
 
 /* A candidate base counts only when it parses as a kernel PE. On
  * rejection the reason is a warning on the image. */
+/* Out of memory is not a rejection: the search stops there and the open
+ * says NOMEM (issue 16). Returns 1 when st is NOMEM. */
+static int oom(exq_kernel *k, exq_status st)
+{
+	if (st == EXQ_NOMEM)
+		k->nomem = 1;
+	return k->nomem;
+}
+
 static int try_base(exq_kernel *k, uint64_t base, const char *source)
 {
 	exq__err e;
@@ -60,6 +69,8 @@ static int try_base(exq_kernel *k, uint64_t base, const char *source)
 	exq_status st;
 	exq__err_clear(&e);
 	st = exq__pe_open(&pe, exq__kvread, k->vs, base, &e);
+	if (oom(k, st))
+		return 1; /* stop: find_base reports it */
 	if (st != EXQ_OK) {
 		exq__warn(k->img, "kernel base candidate 0x%" PRIx64 " (%s) "
 				  "rejected: %s (%s)",
@@ -82,8 +93,17 @@ static int try_base(exq_kernel *k, uint64_t base, const char *source)
 
 static int read_kdbg(exq_kernel *k, uint64_t va, uint8_t *buf)
 {
-	return exq_read_virt(k->vs, va, buf, KDBG_READ, NULL) == EXQ_OK &&
-	       memcmp(buf + KDBG_TAG, "KDBG", 4) == 0;
+	exq_status st = exq_read_virt(k->vs, va, buf, KDBG_READ, NULL);
+	oom(k, st);
+	return st == EXQ_OK && memcmp(buf + KDBG_TAG, "KDBG", 4) == 0;
+}
+
+/* exq_read_virt, with out of memory remembered */
+static exq_status kread(exq_kernel *k, uint64_t va, void *buf, size_t len)
+{
+	exq_status st = exq_read_virt(k->vs, va, buf, len, NULL);
+	oom(k, st);
+	return st;
 }
 
 static int from_kdbg(exq_kernel *k)
@@ -93,6 +113,8 @@ static int from_kdbg(exq_kernel *k)
 	if (!(in->have & EXQ_HAVE_KDBG))
 		return 0;
 	if (!read_kdbg(k, in->kdbg_va, b)) {
+		if (k->nomem)
+			return 1;
 		exq__warn(k->img, "KDBG at 0x%" PRIx64 " (dump header) is "
 				  "unreadable or has no KDBG tag",
 			  in->kdbg_va);
@@ -116,14 +138,13 @@ static int from_module_list(exq_kernel *k)
 		head = in->ps_loaded_module_list;
 	else if (k->kdbg_modlist)
 		head = k->kdbg_modlist;
-	if (!head || exq_read_virt(k->vs, head, b, ps, NULL) != EXQ_OK)
-		return 0;
+	if (!head || kread(k, head, b, ps) != EXQ_OK)
+		return k->nomem;
 	first = exq__kptr(k, b);
 	/* LDR_DATA_TABLE_ENTRY.DllBase: +0x18 (x86), +0x30 (x64) */
 	if (first == head ||
-	    exq_read_virt(k->vs, first + (ps == 8 ? 0x30 : 0x18), b, ps,
-			  NULL) != EXQ_OK)
-		return 0;
+	    kread(k, first + (ps == 8 ? 0x30 : 0x18), b, ps) != EXQ_OK)
+		return k->nomem;
 	base = exq__kptr(k, b);
 	return try_base(k, base, "module-list");
 }
@@ -158,10 +179,15 @@ static int from_kdbg_scan(exq_kernel *k)
 			if (++done % 256 == 0) /* a MiB */
 				exq__progress(k->img, "KDBG scan", done,
 					      in->pages_present);
-			if (exq_read_phys(k->img,
-					  (in->runs[r].base_page + p) << 12,
-					  page, sizeof(page), NULL) != EXQ_OK)
-				continue;
+			{
+				exq_status rs = exq_read_phys(
+				    k->img, (in->runs[r].base_page + p) << 12,
+				    page, sizeof(page), NULL);
+				if (oom(k, rs))
+					return 1;
+				if (rs != EXQ_OK)
+					continue;
+			}
 			for (off = KDBG_TAG; off + KDBG_READ - KDBG_TAG <= sizeof(page);
 			     off += 8) {
 				uint64_t base;
@@ -188,8 +214,7 @@ static int from_kdbg_scan(exq_kernel *k)
 static int mz_at(exq_kernel *k, uint64_t va)
 {
 	uint8_t b[2];
-	return exq_read_virt(k->vs, va, b, 2, NULL) == EXQ_OK && b[0] == 'M' &&
-	       b[1] == 'Z';
+	return kread(k, va, b, 2) == EXQ_OK && b[0] == 'M' && b[1] == 'Z';
 }
 
 /* Kernel space, 2 MiB-aligned candidates first, then every 4 KiB page
@@ -205,34 +230,43 @@ static int from_pe_scan(exq_kernel *k)
 		lo = 0x80000000u;
 		hi = 0x100000000ull;
 	}
-	for (va = lo; va < hi; va += 0x200000)
+	for (va = lo; va < hi && !k->nomem; va += 0x200000)
 		if (mz_at(k, va) && (++tries > 64 || try_base(k, va, "pe-scan")))
-			return k->pe != NULL;
-	if (exq__kptr64(k))
-		return 0;
-	for (va = lo; va < hi; va += EXQ__PAGE_SIZE)
+			return k->pe != NULL || k->nomem;
+	if (exq__kptr64(k) || k->nomem)
+		return k->nomem;
+	for (va = lo; va < hi && !k->nomem; va += EXQ__PAGE_SIZE)
 		if ((va & 0x1FFFFF) && mz_at(k, va) &&
 		    (++tries > 256 || try_base(k, va, "pe-scan")))
-			return k->pe != NULL;
-	return 0;
+			return k->pe != NULL || k->nomem;
+	return k->nomem;
 }
 
 static exq_status find_base(exq_kernel *k)
 {
 	if (k->opts.have_kernel_base) {
-		if (try_base(k, k->opts.kernel_base, "override"))
+		if (try_base(k, k->opts.kernel_base, "override") && !k->nomem)
 			return EXQ_OK;
+		if (k->nomem)
+			goto nomem;
 		return exq__err_set(&k->img->err, EXQ_NOTFOUND,
 				    "no kernel PE image at --kernel-base 0x%" PRIx64
 				    " (see the warnings)",
 				    k->opts.kernel_base);
 	}
 	if (from_kdbg(k) || from_module_list(k) || from_kdbg_scan(k) ||
-	    from_pe_scan(k))
-		return EXQ_OK;
+	    from_pe_scan(k)) {
+		if (!k->nomem)
+			return EXQ_OK;
+	}
+	if (k->nomem)
+		goto nomem;
 	return exq__err_set(&k->img->err, EXQ_NOTFOUND,
 			    "ntoskrnl not found: no KDBG, module list, KDBG "
 			    "header or kernel PE image in kernel space");
+nomem:
+	return exq__err_set(&k->img->err, EXQ_NOMEM,
+			    "out of memory while looking for ntoskrnl");
 }
 
 /* No KDBG VA from the header (raw images): look for the block inside the
@@ -250,8 +284,11 @@ static void find_kdbg_in_image(exq_kernel *k)
 		for (va = (k->info.base + sec->rva) & ~0xFFFull; va < end;
 		     va += EXQ__PAGE_SIZE) {
 			uint32_t off;
-			if (exq_read_virt(k->vs, va, page, sizeof(page), NULL) != EXQ_OK)
+			if (kread(k, va, page, sizeof(page)) != EXQ_OK) {
+				if (k->nomem)
+					return;
 				continue;
+			}
 			for (off = KDBG_TAG; off + KDBG_READ - KDBG_TAG <= sizeof(page);
 			     off += 8) {
 				if (memcmp(page + off, "KDBG", 4) ||
@@ -274,8 +311,12 @@ static void read_build(exq_kernel *k)
 	int fwd = 0;
 	uint8_t b[4];
 	exq__err e;
-	if (exq__pe_export(k->pe, "NtBuildNumber", &va, &fwd) != EXQ_OK || fwd ||
-	    exq_read_virt(k->vs, va, b, 4, NULL) != EXQ_OK) {
+	exq_status st = exq__pe_export(k->pe, "NtBuildNumber", &va, &fwd);
+	if (st == EXQ_OK && !fwd)
+		st = kread(k, va, b, 4);
+	if (oom(k, st))
+		return;
+	if (st != EXQ_OK || fwd) {
 		exq__warn(k->img, "NtBuildNumber is not readable; using the "
 				  "dump header's build");
 		if (in->have & EXQ_HAVE_BUILD) {
@@ -301,8 +342,8 @@ static void read_build(exq_kernel *k)
 	if (exq__profile_for_build(exq__kptr64(k) ? EXQ_MACHINE_X64 : EXQ_MACHINE_X86,
 				   k->info.build, -1, &k->profile, &e) == EXQ_OK)
 		k->info.profile = k->profile->name;
-	else
-		k->profile_msg = strdup(e.msg);
+	else if (!(k->profile_msg = strdup(e.msg)))
+		k->nomem = 1;
 }
 
 static void find_module_list(exq_kernel *k)
@@ -310,6 +351,7 @@ static void find_module_list(exq_kernel *k)
 	const exq_image_info *in = exq_image_get_info(k->img);
 	uint64_t va;
 	int fwd = 0;
+	exq_status st;
 	k->info.has_module_list = 1;
 	if (k->opts.have_module_list) {
 		k->info.module_list = k->opts.module_list;
@@ -320,9 +362,9 @@ static void find_module_list(exq_kernel *k)
 	} else if (k->kdbg_modlist) {
 		k->info.module_list = k->kdbg_modlist;
 		k->info.module_list_source = "kdbg";
-	} else if (exq__pe_export(k->pe, "PsLoadedModuleList", &va, &fwd) ==
-			   EXQ_OK &&
-		   !fwd) {
+	} else if (!oom(k, st = exq__pe_export(k->pe, "PsLoadedModuleList",
+					      &va, &fwd)) &&
+		   st == EXQ_OK && !fwd) {
 		k->info.module_list = va;
 		k->info.module_list_source = "export";
 	} else {
@@ -366,6 +408,11 @@ exq_status exq_kernel_open(exq_kernel **out, exq_vspace *vs,
 		find_kdbg_in_image(k);
 	read_build(k);
 	find_module_list(k);
+	if (k->nomem) {
+		exq_kernel_free(k);
+		return exq__err_set(&exq_vspace_image(vs)->err, EXQ_NOMEM,
+				    "out of memory while reading ntoskrnl");
+	}
 	*out = k;
 	return EXQ_OK;
 }

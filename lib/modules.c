@@ -178,8 +178,7 @@ exq_status exq_kernel_modules(exq_kernel *k, const exq_module **mods,
 			exq__warn(k->img, "module list: %s (%s); %zu modules read, "
 				  "addresses in others are shown bare",
 				  k->walk_msg, exq_strerror(k->walk_status), k->nmods);
-		if (k->nmods)
-			k->modpe = calloc(k->nmods, sizeof(*k->modpe));
+		/* k->modpe: on the first export lookup in a module */
 	} else if (k->walk_status != EXQ_OK) {
 		memcpy(k->img->err.msg, k->walk_msg, sizeof(k->walk_msg));
 	}
@@ -212,7 +211,10 @@ exq_status exq_symbolize(exq_kernel *k, uint64_t addr, char *buf, size_t len)
 	i = find_module(k, addr);
 	if (i == -1) {
 		n = snprintf(buf, len, "0x%" PRIx64, addr);
-		return n < 0 || (size_t)n >= len ? EXQ_LIMIT : EXQ_NOTFOUND;
+		if (n < 0 || (size_t)n >= len)
+			return EXQ_LIMIT;
+		/* a list cut short by memory may hold it */
+		return k->walk_status == EXQ_NOMEM ? EXQ_NOMEM : EXQ_NOTFOUND;
 	}
 	if (i == -2)
 		n = snprintf(buf, len, "%s+0x%" PRIx64, k->info.name, addr - k->info.base);
@@ -235,16 +237,22 @@ exq_status exq_symbolize_export(exq_kernel *k, uint64_t addr, char *buf,
 		return EXQ_INVALID;
 	i = find_module(k, addr);
 	if (i == -1)
-		return EXQ_NOTFOUND;
+		return k->walk_status == EXQ_NOMEM ? EXQ_NOMEM : EXQ_NOTFOUND;
 	if (i == -2 || k->mods[i].base == k->info.base) {
 		pe = k->pe;
 		mod = k->info.name;
 	} else {
-		struct exq__modpe *mp = &k->modpe[i];
+		struct exq__modpe *mp;
 		exq__err e;
+		if (!k->modpe && !(k->modpe = calloc(k->nmods, sizeof(*k->modpe))))
+			return EXQ_NOMEM;
+		mp = &k->modpe[i];
 		if (!mp->tried) {
+			/* out of memory is not "no exports": tried again later */
+			if (exq__pe_open(&mp->pe, exq__kvread, k->vs,
+					 k->mods[i].base, &e) == EXQ_NOMEM)
+				return EXQ_NOMEM;
 			mp->tried = 1;
-			exq__pe_open(&mp->pe, exq__kvread, k->vs, k->mods[i].base, &e);
 		}
 		pe = mp->pe;
 		mod = k->mods[i].name;

@@ -132,6 +132,10 @@ exq_status exq_workq_walk(exq_kernel *k, const exq_workq_opts *opts,
 		return exq__err_set(&k->img->err, EXQ_NOMEM, "out of memory");
 	}
 	st = exq__wq_locate(w);
+	if (w->nomem) /* what was not found may be what memory lost */
+		st = exq__err_set(&k->img->err, EXQ_NOMEM,
+				  "out of memory while looking for the queue "
+				  "root");
 	/* The rejected candidates go with the result (for -v). */
 	w->wq->rejected = calloc(EXQ__WQ_MAX_REJECTED, sizeof(char *));
 	if (w->wq->rejected)
@@ -154,7 +158,11 @@ exq_status exq_workq_walk(exq_kernel *k, const exq_workq_opts *opts,
 	for (i = 0; i < w->wq->nqueues && st == EXQ_OK; i++)
 		if (w->wq->queues[i].nerrors)
 			st = w->wq->queues[i].errors[0].status;
-	if (st != EXQ_OK)
+	if (w->nomem) /* above any other: the result lacks what memory lost */
+		exq__err_set(&w->img->err, st = EXQ_NOMEM,
+			     "out of memory walking the queues: the result is "
+			     "incomplete");
+	else if (st != EXQ_OK)
 		exq__err_set(&w->img->err, st, "%s queue (node %u): %s",
 			     w->wq->queues[i - 1].name, w->wq->queues[i - 1].node,
 			     w->wq->queues[i - 1].errors[0].message);

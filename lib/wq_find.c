@@ -24,10 +24,31 @@
 
 /* ----------------------------------------------------------- reading */
 
+/* Every read of the search and the walk: out of memory is remembered
+ * (w->nomem), so that it ends the walk as NOMEM instead of reading as a
+ * candidate that does not validate (issue 16). */
+exq_status exq__wq_read(struct exq__wq *w, uint64_t va, void *buf, size_t len,
+			size_t *got)
+{
+	exq_status st = exq_read_virt(w->vs, va, buf, len, got);
+	if (st == EXQ_NOMEM)
+		w->nomem = 1;
+	return st;
+}
+
+/* exq_kernel_export, the same way */
+static exq_status kexport(struct exq__wq *w, const char *name, uint64_t *va)
+{
+	exq_status st = exq_kernel_export(w->k, name, va);
+	if (st == EXQ_NOMEM)
+		w->nomem = 1;
+	return st;
+}
+
 exq_status exq__wq_rdptr(struct exq__wq *w, uint64_t va, uint64_t *v)
 {
 	uint8_t b[8];
-	exq_status st = exq_read_virt(w->vs, va, b, w->P->ptr, NULL);
+	exq_status st = exq__wq_read(w, va, b, w->P->ptr, NULL);
 	if (st == EXQ_OK)
 		*v = w->P->ptr == 8 ? exq__le64(b) : exq__le32(b);
 	return st;
@@ -36,7 +57,7 @@ exq_status exq__wq_rdptr(struct exq__wq *w, uint64_t va, uint64_t *v)
 exq_status exq__wq_rd32(struct exq__wq *w, uint64_t va, uint32_t *v)
 {
 	uint8_t b[4];
-	exq_status st = exq_read_virt(w->vs, va, b, 4, NULL);
+	exq_status st = exq__wq_read(w, va, b, 4, NULL);
 	if (st == EXQ_OK)
 		*v = exq__le32(b);
 	return st;
@@ -59,6 +80,8 @@ void exq__wq_reject(struct exq__wq *w, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	w->rejected[n] = strdup(buf);
+	if (!w->rejected[n])
+		w->nomem = 1;
 	if (w->rejected[n])
 		w->wq->nrejected++;
 }
@@ -224,7 +247,7 @@ static int thread_of(struct exq__wq *w, uint64_t node, uint64_t q)
 	const exq__profile *P = w->P;
 	uint64_t kt = node - P->kthread.queue_list_entry, qp = 0, pid = 0;
 	uint8_t type = 0;
-	if (exq_read_virt(w->vs, kt, &type, 1, NULL) != EXQ_OK ||
+	if (exq__wq_read(w, kt, &type, 1, NULL) != EXQ_OK ||
 	    exq__wq_rdptr(w, kt + P->kthread.queue, &qp) != EXQ_OK ||
 	    exq__wq_rdptr(w, kt + P->ethread.cid, &pid) != EXQ_OK)
 		return 0;
@@ -237,7 +260,7 @@ int exq__wq_queue_ok(struct exq__wq *w, uint64_t q, char *why, size_t n)
 	uint8_t h[4];
 	uint32_t maxc = 0;
 	uint64_t head = q + P->kqueue.thread_list_head, fl = 0, bl = 0;
-	if (exq_read_virt(w->vs, q, h, 4, NULL) != EXQ_OK ||
+	if (exq__wq_read(w, q, h, 4, NULL) != EXQ_OK ||
 	    exq__wq_rd32(w, q + P->kqueue.maximum_count, &maxc) != EXQ_OK ||
 	    exq__wq_rdptr(w, head, &fl) != EXQ_OK ||
 	    exq__wq_rdptr(w, head + P->ptr, &bl) != EXQ_OK) {
@@ -589,7 +612,7 @@ static exq_status scan_function(struct exq__wq *w, const struct cands *c,
 	size_t window = uo->window ? uo->window : EXQ_WQ_DEFAULT_WINDOW;
 	uint8_t code[MAX_WINDOW];
 	uint64_t fn;
-	exq_status st = exq_kernel_export(w->k, fn_name, &fn);
+	exq_status st = kexport(w, fn_name, &fn);
 	if (uo->npatterns && !uo->patterns)
 		return exq__err_set(&w->img->err, EXQ_INVALID,
 				    "%zu patterns given without a pattern list",
@@ -598,7 +621,7 @@ static exq_status scan_function(struct exq__wq *w, const struct cands *c,
 		return st;
 	if (window > MAX_WINDOW)
 		window = MAX_WINDOW;
-	st = exq_read_virt(w->vs, fn, code, window, &got);
+	st = exq__wq_read(w, fn, code, window, &got);
 	if (got < 8)
 		return exq__err_ctx(&w->img->err, st == EXQ_OK ? EXQ_NOTFOUND : st,
 				    "%s at 0x%" PRIx64, fn_name, fn);
@@ -656,9 +679,9 @@ static uint32_t nodes_hint(struct exq__wq *w)
 	size_t got = 0, off;
 	uint64_t fn;
 	int x64 = w->P->ptr == 8;
-	if (exq_kernel_export(w->k, "KeQueryHighestNodeNumber", &fn) != EXQ_OK)
+	if (kexport(w, "KeQueryHighestNodeNumber", &fn) != EXQ_OK)
 		return 0;
-	exq_read_virt(w->vs, fn, code, sizeof(code), &got);
+	exq__wq_read(w, fn, code, sizeof(code), &got);
 	for (off = 0; off + 7 <= got; off++) {
 		uint64_t a;
 		uint8_t b[2];
@@ -669,7 +692,7 @@ static uint32_t nodes_hint(struct exq__wq *w)
 		a = exq__le32(code + off + 3);
 		if (x64)
 			a = fn + off + 7 + (uint64_t)(int64_t)(int32_t)a;
-		if (!in_kernel(w, a) || exq_read_virt(w->vs, a, b, 2, NULL))
+		if (!in_kernel(w, a) || exq__wq_read(w, a, b, 2, NULL))
 			continue;
 		v = code[off + 1] == 0xB7 ? exq__le16(b) : b[0];
 		if (v >= 1 && v <= EXQ__WQ_MAX_NODES)
@@ -690,15 +713,19 @@ static uint64_t system_process(struct exq__wq *w)
 	size_t cap = 2 * MAX_SYS_THREADS, n;
 	if (!P->eprocess.unique_process_id)
 		return 0; /* EPROCESS layout unknown for this build */
-	if (exq_kernel_export(w->k, "PsInitialSystemProcess", &va) == EXQ_OK &&
+	if (kexport(w, "PsInitialSystemProcess", &va) == EXQ_OK &&
 	    (ep = rdptr0(w, va)) && rdptr0(w, ep + P->eprocess.unique_process_id) == SYSTEM_PID)
 		return ep;
 	if (in->have & EXQ_HAVE_PROCESS_HEAD)
 		head = in->ps_active_process_head;
 	else if (ki->has_kdbg)
 		head = rdptr0(w, ki->kdbg_va + 0x50);
-	if (!head || !(set = calloc(cap + 1, sizeof(*set))))
+	if (!head)
 		return 0;
+	if (!(set = calloc(cap + 1, sizeof(*set)))) {
+		w->nomem = 1;
+		return 0;
+	}
 	node = rdptr0(w, head);
 	for (n = 0; node && node != head && n < MAX_SYS_THREADS; n++) {
 		if (exq__visited(set, cap, node))
@@ -720,8 +747,12 @@ static size_t thread_queues(struct exq__wq *w, uint64_t *qs, size_t max)
 	const exq__profile *P = w->P;
 	uint64_t ep = system_process(w), head, node, *set;
 	size_t cap = 2 * MAX_SYS_THREADS, n = 0, i, t;
-	if (!ep || !(set = calloc(cap + 1, sizeof(*set))))
+	if (!ep)
 		return 0;
+	if (!(set = calloc(cap + 1, sizeof(*set)))) {
+		w->nomem = 1;
+		return 0;
+	}
 	head = ep + P->eprocess.thread_list_head;
 	node = rdptr0(w, head);
 	for (t = 0; node && node != head && t < MAX_SYS_THREADS; t++) {
@@ -764,7 +795,7 @@ static int data_pages(struct exq__wq *w, data_page_fn fn, void *arg)
 		if (!(sec->characteristics & EXQ__SCN_MEM_WRITE))
 			continue;
 		for (va = (ki->base + sec->rva) & ~0xFFFull; va < end; va += EXQ__PAGE_SIZE)
-			if (exq_read_virt(w->vs, va, page, sizeof(page), NULL) == EXQ_OK &&
+			if (exq__wq_read(w, va, page, sizeof(page), NULL) == EXQ_OK &&
 			    (r = fn(w, va, page, arg)) != 0)
 				return r;
 	}
@@ -885,7 +916,7 @@ static int array_page(struct exq__wq *w, uint64_t va, const uint8_t *page,
 		if (page[off] != P->kqueue.type ||
 		    page[off + 2] != P->kqueue.dispatcher_size)
 			continue;
-		if (exq_read_virt(w->vs, v + 2u * P->ex_work_queue.size, h, 4, NULL) != EXQ_OK ||
+		if (exq__wq_read(w, v + 2u * P->ex_work_queue.size, h, 4, NULL) != EXQ_OK ||
 		    h[0] != P->kqueue.type || h[2] != P->kqueue.dispatcher_size)
 			continue;
 		if (++as->tries > 64)

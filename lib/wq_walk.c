@@ -28,10 +28,14 @@ static void add_error(struct exq__wq *w, exq_wq_queue *q, exq_status status,
 			  q->name, q->node, EXQ__WQ_MAX_ERRORS);
 		return;
 	}
+	if (status == EXQ_NOMEM)
+		w->nomem = 1;
 	if (!q->errors) {
 		q->errors = calloc(EXQ__WQ_MAX_ERRORS, sizeof(*q->errors));
-		if (!q->errors)
+		if (!q->errors) {
+			w->nomem = 1; /* an error lost: the walk says NOMEM */
 			return;
+		}
 	}
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -42,8 +46,10 @@ static void add_error(struct exq__wq *w, exq_wq_queue *q, exq_status status,
 		status = EXQ_CORRUPT;
 	e = &q->errors[q->nerrors];
 	e->message = strdup(buf);
-	if (!e->message)
+	if (!e->message) {
+		w->nomem = 1;
 		return;
+	}
 	e->status = status;
 	e->node = node;
 	e->link = link;
@@ -112,8 +118,10 @@ static void walk_back(struct exq__wq *w, struct list *l, size_t budget,
 	if (!budget || exq__wq_rdptr(w, l->head + ps, &node) != EXQ_OK)
 		return;
 	back = malloc(budget * sizeof(*back));
-	if (!back)
+	if (!back) {
+		w->nomem = 1;
 		return;
+	}
 	while (node != l->head && !exq__visited(l->set, l->cap, node)) {
 		if (nb == budget) {
 			add_error(w, l->q, EXQ_LIMIT, after, node,
@@ -129,7 +137,7 @@ static void walk_back(struct exq__wq *w, struct list *l, size_t budget,
 				  after, node);
 			break;
 		}
-		st = exq_read_virt(w->vs, node, b, 2 * ps, NULL);
+		st = exq__wq_read(w, node, b, 2 * ps, NULL);
 		if (st != EXQ_OK) {
 			if (node != bad_link)
 				add_error(w, l->q, st, after, node,
@@ -163,7 +171,7 @@ static void walk_list(struct exq__wq *w, struct list *l)
 	l->bad_blinks = 0;
 	/* The head's two links in one read; an empty list (most of a
 	 * KPRIQUEUE's 32) needs no visited set. */
-	have_blink = exq_read_virt(w->vs, l->head, links, 2 * ps, NULL) == EXQ_OK;
+	have_blink = exq__wq_read(w, l->head, links, 2 * ps, NULL) == EXQ_OK;
 	if (have_blink) {
 		st = EXQ_OK;
 		next = ps == 8 ? exq__le64(links) : exq__le32(links);
@@ -221,7 +229,7 @@ static void walk_list(struct exq__wq *w, struct list *l)
 			break;
 		}
 		n++;
-		if (exq_read_virt(w->vs, next, links, 2 * ps, NULL) == EXQ_OK) {
+		if (exq__wq_read(w, next, links, 2 * ps, NULL) == EXQ_OK) {
 			uint64_t fl = ps == 8 ? exq__le64(links) : exq__le32(links);
 			uint64_t bl = ps == 8 ? exq__le64(links + 8)
 					      : exq__le32(links + 4);
@@ -277,9 +285,9 @@ static int visit_thread(struct exq__wq *w, struct list *l, uint64_t prev,
 			  "more than %d worker threads", EXQ__WQ_MAX_THREADS);
 		return 1;
 	}
-	st = exq_read_virt(w->vs, kt, &type, 1, NULL);
+	st = exq__wq_read(w, kt, &type, 1, NULL);
 	if (!st)
-		st = exq_read_virt(w->vs, kt + P->kthread.state, &state, 1, NULL);
+		st = exq__wq_read(w, kt + P->kthread.state, &state, 1, NULL);
 	if (!st)
 		st = exq__wq_rdptr(w, kt + P->kthread.queue, &qp);
 	if (!st)
@@ -325,7 +333,7 @@ static char *read_ustr(struct exq__wq *w, uint64_t va, const char *what)
 	uint16_t len;
 	uint64_t b;
 	char *out;
-	if (exq_read_virt(w->vs, va, h, 2u * w->P->ptr, NULL)) {
+	if (exq__wq_read(w, va, h, 2u * w->P->ptr, NULL)) {
 		exq__warn(w->img, "%s: UNICODE_STRING at 0x%" PRIx64
 			  " unreadable: %s", what, va, exq_image_error(w->img));
 		return NULL;
@@ -339,7 +347,7 @@ static char *read_ustr(struct exq__wq *w, uint64_t va, const char *what)
 			  what, va, len, exq__le16(h + 2), sizeof(buf));
 		return NULL;
 	}
-	if (exq_read_virt(w->vs, b, buf, len, NULL)) {
+	if (exq__wq_read(w, b, buf, len, NULL)) {
 		exq__warn(w->img, "%s: name buffer 0x%" PRIx64 " unreadable: %s",
 			  what, b, exq_image_error(w->img));
 		return NULL;
@@ -347,6 +355,8 @@ static char *read_ustr(struct exq__wq *w, uint64_t va, const char *what)
 	out = malloc(len * 3u / 2 + 2);
 	if (out)
 		exq__utf16le_to_utf8(buf, len / 2, out, len * 3u / 2 + 2);
+	else
+		w->nomem = 1;
 	return out;
 }
 
@@ -370,7 +380,7 @@ static void io_details(struct exq__wq *w, exq_wq_queue *q, exq_wq_item *it)
 	it->io_routine = r;
 	it->io_object = obj;
 	it->context = ctx;
-	if (exq_read_virt(w->vs, obj, t, 2, NULL))
+	if (exq__wq_read(w, obj, t, 2, NULL))
 		return;
 	if (t[0] == P->device_object.type_value) {
 		it->io_object_type = EXQ_WQ_OBJECT_DEVICE;
@@ -384,7 +394,7 @@ static void io_details(struct exq__wq *w, exq_wq_queue *q, exq_wq_item *it)
 	}
 	snprintf(what, sizeof(what), "IO_WORKITEM 0x%" PRIx64 " driver 0x%" PRIx64,
 		 it->va, drv);
-	if (exq_read_virt(w->vs, drv, t, 2, NULL) == EXQ_OK &&
+	if (exq__wq_read(w, drv, t, 2, NULL) == EXQ_OK &&
 	    t[0] == P->driver_object.type_value)
 		it->driver = read_ustr(w, drv + P->driver_object.driver_name, what);
 }
@@ -400,7 +410,7 @@ static int visit_item(struct exq__wq *w, struct list *l, uint64_t prev,
 	exq_status st;
 	if (len > sizeof(b))
 		len = sizeof(b);
-	st = exq_read_virt(w->vs, node, b, len, NULL);
+	st = exq__wq_read(w, node, b, len, NULL);
 	if (st) {
 		add_error(w, q, st, prev, node,
 			  "work item 0x%" PRIx64 " (Flink of 0x%" PRIx64
@@ -447,7 +457,7 @@ void exq__wq_walk_queue(struct exq__wq *w, exq_wq_queue *q)
 	if (len > sizeof(b))
 		len = sizeof(b);
 	q->priorities = nl;
-	if (exq_read_virt(w->vs, q->va, b, len, NULL)) {
+	if (exq__wq_read(w, q->va, b, len, NULL)) {
 		add_error(w, q, EXQ_NODATA, q->va, q->va,
 			  "EX_WORK_QUEUE unreadable: %s", exq_image_error(w->img));
 		return;
@@ -490,7 +500,7 @@ void exq__wq_walk_queue(struct exq__wq *w, exq_wq_queue *q)
 	}
 	/* A supporting signal only (DESIGN §7): a dump taken mid-update can
 	 * disagree. KPRIQUEUE keeps no such count. */
-	if (nl == 1 && !q->nerrors && q->signal_state != q->nitems)
+	if (nl == 1 && !q->nerrors && !w->nomem && q->signal_state != q->nitems)
 		exq__warn(w->img, "%s queue: SignalState %u but %zu items pending",
 			  q->name, q->signal_state, q->nitems);
 }
