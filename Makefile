@@ -63,7 +63,7 @@ endif
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 ifneq ($(WITH_KDUMPFILE),1)
-LIB_SRC := $(filter-out lib/fmt_kdump%.c,$(LIB_SRC))
+LIB_SRC := $(filter-out lib/fmt_kdump.c,$(LIB_SRC))
 endif
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC := $(sort $(wildcard cli/*.c))

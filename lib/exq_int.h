@@ -134,6 +134,9 @@ int exq__src_is_flat(exq__source *src);
 exq_status exq__src_flat_open(exq__source **out, exq__source *inner,
 			      int own_inner, exq__err *err);
 size_t exq__src_flat_nrecords(const exq__source *src);
+/* The first n bytes of the file a flattened stream rebuilds, when its
+ * first record starts at offset 0 (no index built); 0 otherwise. */
+int exq__src_flat_peek(exq__source *src, uint8_t *buf, size_t n);
 /* The file descriptor of a file source, -1 for any other source. */
 int exq__src_fd(const exq__source *src);
 
@@ -170,12 +173,11 @@ struct exq__format {
 extern const struct exq__format exq__fmt_windmp32;
 extern const struct exq__format exq__fmt_windmp64;
 extern const struct exq__format exq__fmt_raw;
+extern const struct exq__format exq__fmt_elf; /* fmt_elf.c */
 #if EXQ_WITH_KDUMPFILE
-extern const struct exq__format exq__fmt_elf;   /* fmt_kdump.c */
 extern const struct exq__format exq__fmt_kdump; /* fmt_kdump.c */
 #endif
-#if EXQ_WITH_KDUMPFILE
-/* CPU state and other notes of VM cores (fmt_kdump_notes.c; DESIGN §4.4):
+/* CPU state and other notes of VM cores (fmt_vmnotes.c; DESIGN §4.4):
  * QEMU's QEMUCPUState notes, CORE/NT_PRSTATUS, a Windows dump header in a
  * VMCOREINFO note. A damaged note is a warning, never a reason to refuse
  * the memory. */
@@ -204,7 +206,6 @@ exq_status exq__vmnotes_parse(exq_image *img, struct exq__vmnotes *n,
 exq_status exq__vmnotes_apply(exq_image *img, struct exq__vmnotes *n,
 			      uint16_t elf_machine, uint32_t nr_cpus);
 void exq__vmnotes_free(struct exq__vmnotes *n);
-#endif
 /* Windows dump header facts (fmt_windmp.c) from a PAGEDUMP / PAGEDU64
  * header found elsewhere (QEMU's vmcoreinfo note): version, build,
  * machine, paging, DTB ("header"), KDBG, bugcheck... into img->info.

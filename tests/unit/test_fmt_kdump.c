@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* VM cores (fmt_kdump.c, fmt_kdump_notes.c) and the flattened stream
+/* VM cores (fmt_elf.c, fmt_kdump.c, fmt_vmnotes.c) and the flattened stream
  * source (src_flat.c): generator-written ELF cores (ELF32, ELF64 with
  * EM_386) read back byte-identical to the memory they hold, by exq's own
  * segment map (memory source) and through libkdumpfile (file source);
