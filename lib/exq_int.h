@@ -173,10 +173,8 @@ struct exq__format {
 extern const struct exq__format exq__fmt_windmp32;
 extern const struct exq__format exq__fmt_windmp64;
 extern const struct exq__format exq__fmt_raw;
-extern const struct exq__format exq__fmt_elf; /* fmt_elf.c */
-#if EXQ_WITH_KDUMPFILE
+extern const struct exq__format exq__fmt_elf;   /* fmt_elf.c */
 extern const struct exq__format exq__fmt_kdump; /* fmt_kdump.c */
-#endif
 /* CPU state and other notes of VM cores (fmt_vmnotes.c; DESIGN §4.4):
  * QEMU's QEMUCPUState notes, CORE/NT_PRSTATUS, a Windows dump header in a
  * VMCOREINFO note. A damaged note is a warning, never a reason to refuse

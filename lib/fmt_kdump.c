@@ -8,7 +8,9 @@
  * too: each page's descriptor is checked (data inside the file, at most a
  * page, one compression), then raw and zlib pages are read here; lzo,
  * snappy and zstd pages through libkdumpfile 0.5.1 (KDUMP_MACHPHYSADDR,
- * whole pages into the image's page cache), opened on the first such page.
+ * whole pages into the image's page cache), opened on the first such page;
+ * a build without libkdumpfile (WITH_KDUMPFILE=0) reads the rest and says
+ * EXQ_DEP for those pages.
  * DESIGN §4.4 has libkdumpfile read every page. Fuzzing showed that 0.5.1
  * trusts what it reads: a descriptor naming bytes past the end of the file
  * made it copy from past the end of its mapping (SIGBUS), and sub-header
@@ -36,21 +38,24 @@
  * NT_PRSTATUS, VMCOREINFO) are in fmt_vmnotes.c. */
 #include "exq_int.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <zlib.h>
+#if EXQ_WITH_KDUMPFILE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libkdumpfile/kdumpfile.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <zlib.h>
+#endif
 
 #define MAX_NOTES_BYTES (16u << 20)
 #define MAX_BITMAP_BYTES (256u << 20)
 #define KDUMP_COPY_MAX (1ull << 30)
 #define COPY_CHUNK (1u << 20)
 
+#if EXQ_WITH_KDUMPFILE
 /* libkdumpfile is loaded (dlopen) only when a page needs it: most images
  * never do, and loading it and its dependencies (lzo, snappy with
  * libstdc++, zstd, libaddrxlat) was about 40 % of a whole header-driven
@@ -68,13 +73,16 @@ struct kd_api {
 	__typeof__(&kdump_get_err) get_err;
 	__typeof__(&kdump_free) free_ctx;
 };
+#endif
 
 struct vmc {
 	exq__source *c;    /* the container: img->src or flat */
 	exq__source *flat; /* owned, when the input is a flattened stream */
+#if EXQ_WITH_KDUMPFILE
 	kdump_ctx_t *kd;   /* NULL until an lzo/snappy/zstd page is read */
 	struct kd_api api; /* loaded with kd */
 	int fd;
+#endif
 	/* Where the page descriptors start, and for each run of img->runs
 	 * the number of stored pages before it (the descriptor index of its
 	 * first page). */
@@ -92,12 +100,14 @@ static void vmc_close(exq_image *img)
 	struct vmc *v = img->fmt_priv;
 	if (!v)
 		return;
+#if EXQ_WITH_KDUMPFILE
 	if (v->kd)
 		v->api.free_ctx(v->kd);
 	if (v->api.dl)
 		dlclose(v->api.dl);
 	if (v->fd >= 0)
 		close(v->fd);
+#endif
 	exq__src_close(v->flat);
 	free(v->rank);
 	free(v->zbuf);
@@ -107,6 +117,8 @@ static void vmc_close(exq_image *img)
 }
 
 /* ----------------------------------------------------- libkdumpfile */
+
+#if EXQ_WITH_KDUMPFILE
 
 static int all_zero(const uint8_t *b, size_t n)
 {
@@ -251,6 +263,49 @@ static exq_status kd_open(exq_image *img, struct vmc *v)
 	return st;
 }
 
+/* An lzo, snappy or zstd page, through libkdumpfile (opened on the first
+ * such page). */
+static exq_status kd_read_page(exq_image *img, struct vmc *v, uint64_t pfn,
+			       void *page)
+{
+	uint64_t pa = pfn << EXQ__PAGE_SHIFT;
+	size_t got = EXQ__PAGE_SIZE;
+	kdump_status ks;
+	exq_status st;
+	if (!v->kd && (st = kd_open(img, v)) != EXQ_OK)
+		return st;
+	ks = v->api.read(v->kd, KDUMP_MACHPHYSADDR, pa, page, &got);
+	if (ks == KDUMP_OK && got == EXQ__PAGE_SIZE)
+		return EXQ_OK;
+	if (ks == KDUMP_ERR_NODATA)
+		return EXQ_NODATA;
+	/* The descriptor checked out, so a page libkdumpfile cannot
+	 * decompress is damaged data of this page (CORRUPT, like a zlib page
+	 * that does not inflate), not exq's fault. */
+	return exq__err_set(&img->err,
+			    ks == KDUMP_ERR_SYSTEM ? (errno == ENOMEM ? EXQ_NOMEM
+								      : EXQ_IO)
+						   : EXQ_CORRUPT,
+			    "libkdumpfile: reading PA 0x%llx: %s",
+			    (unsigned long long)pa,
+			    ks == KDUMP_OK ? "short read" : v->api.get_err(v->kd));
+}
+#else
+/* Built without libkdumpfile: its compressions are a missing dependency,
+ * as when it cannot be loaded. */
+static exq_status kd_read_page(exq_image *img, struct vmc *v, uint64_t pfn,
+			       void *page)
+{
+	(void)v;
+	(void)page;
+	return exq__err_set(&img->err, EXQ_DEP,
+			    "PFN 0x%llx is compressed with lzo, snappy or zstd, "
+			    "which exq reads through libkdumpfile, and this "
+			    "build has none (WITH_KDUMPFILE=0)",
+			    (unsigned long long)pfn);
+}
+#endif
+
 /* Compression flags of a kdump page descriptor (makedumpfile's
  * diskdump_mod.h: zlib, lzo, snappy, zstd). */
 #define KD_ZLIB 0x1u
@@ -310,14 +365,16 @@ static exq_status kdump_desc(exq_image *img, struct vmc *v, uint64_t pfn,
 }
 
 /* One stored kdump page: raw and zlib pages are read here; lzo, snappy and
- * zstd pages through libkdumpfile (*via_kd set), opened on the first such
- * page. */
-static exq_status kdump_page(exq_image *img, struct vmc *v, uint64_t pfn,
-			     void *page, int *via_kd)
+ * zstd pages through libkdumpfile. */
+static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
 {
+	struct vmc *v = img->fmt_priv;
 	struct kd_desc d = {0, 0, 0, 0};
-	exq_status st = kdump_desc(img, v, pfn, &d);
 	uLongf got = EXQ__PAGE_SIZE;
+	exq_status st;
+	if (!exq__pfn_in_image(img, pfn))
+		return EXQ_NODATA;
+	st = kdump_desc(img, v, pfn, &d);
 	if (st != EXQ_OK)
 		return st;
 	if (!(d.flags & KD_COMPRESSED))
@@ -348,40 +405,7 @@ static exq_status kdump_page(exq_image *img, struct vmc *v, uint64_t pfn,
 				    "read this file: %s",
 				    (unsigned long long)pfn, d.flags,
 				    v->kd_unsafe);
-	if (!v->kd && (st = kd_open(img, v)) != EXQ_OK)
-		return st;
-	*via_kd = 1;
-	return EXQ_OK;
-}
-
-static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
-{
-	struct vmc *v = img->fmt_priv;
-	uint64_t pa = pfn << EXQ__PAGE_SHIFT;
-	int via_kd = 0;
-	size_t got = EXQ__PAGE_SIZE;
-	kdump_status ks;
-	exq_status st;
-	if (!exq__pfn_in_image(img, pfn))
-		return EXQ_NODATA;
-	st = kdump_page(img, v, pfn, page, &via_kd);
-	if (st != EXQ_OK || !via_kd)
-		return st;
-	ks = v->api.read(v->kd, KDUMP_MACHPHYSADDR, pa, page, &got);
-	if (ks == KDUMP_OK && got == EXQ__PAGE_SIZE)
-		return EXQ_OK;
-	if (ks == KDUMP_ERR_NODATA)
-		return EXQ_NODATA;
-	/* The descriptor checked out, so a page libkdumpfile cannot
-	 * decompress is damaged data of this page (CORRUPT, like a zlib page
-	 * that does not inflate), not exq's fault. */
-	return exq__err_set(&img->err,
-			    ks == KDUMP_ERR_SYSTEM ? (errno == ENOMEM ? EXQ_NOMEM
-								      : EXQ_IO)
-						   : EXQ_CORRUPT,
-			    "libkdumpfile: reading PA 0x%llx: %s",
-			    (unsigned long long)pa,
-			    ks == KDUMP_OK ? "short read" : v->api.get_err(v->kd));
+	return kd_read_page(img, v, pfn, page);
 }
 
 /* --------------------------------------------------------------- kdump */
@@ -634,7 +658,9 @@ static exq_status vmc_start(exq_image *img, struct vmc **out)
 	exq_status st;
 	if (!v)
 		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+#if EXQ_WITH_KDUMPFILE
 	v->fd = -1;
+#endif
 	img->fmt_priv = v;
 	v->c = img->src;
 	if (exq__src_is_flat(img->src)) {
