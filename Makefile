@@ -4,7 +4,10 @@
 #   make deps        install missing Debian packages (apt-get; quick when none are)
 #   make / make all  library (static + shared), CLI, test programs
 #   make test        deps, build, unit tests + CLI golden tests (quick)
-#   make test-full   the same with every world x container x command (CI)
+#   make test-full   the same with every world x container x command (CI),
+#                    then make test-nokdumpfile
+#   make test-nokdumpfile  the quick tests of a WITH_KDUMPFILE=0 build in
+#                    build-nokd/ (ELF cores and kdump files without it)
 #   make check       the same tests under ASan+UBSan in build-check/
 #   make demo        deps, build, run exq on a bundled fixture
 #   make bench       benchmarks: writes tests/bench/RESULTS.md (not in make test)
@@ -84,7 +87,7 @@ CLI := $(BUILD)/exq
 # tests that call it directly (the oracle) still link it.
 LIB_LIBS := -Wl,--as-needed $(ZLIB_LIBS) $(KDUMP_LIBS) $(if $(filter 1,$(WITH_KDUMPFILE)),-ldl)
 
-.PHONY: all lib cli tests tools test test-full check demo deps bench install uninstall clean help
+.PHONY: all lib cli tests tools test test-full test-nokdumpfile check demo deps bench install uninstall clean help
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -167,10 +170,18 @@ test:
 # The whole world x container x command matrix one by one (tests/golden/
 # worlds.sh); run by .ci/run. `make test` checks the same worlds and
 # containers in a few processes (and .gz once per container kind).
+# Then the quick tests of a build without libkdumpfile, which reads ELF
+# cores and kdump files too (only lzo/snappy/zstd pages need it).
 test-full:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
 	@TEST_JOBS=$(TEST_JOBS) EXQ_TEST_FULL=1 BUILD=$(BUILD) sh tests/run.sh
+	@$(MAKE) --no-print-directory test-nokdumpfile
+
+test-nokdumpfile:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory BUILD=build-nokd WITH_KDUMPFILE=0 all
+	@TEST_JOBS=$(TEST_JOBS) BUILD=build-nokd sh tests/run.sh
 
 check:
 	@sh scripts/deps.sh
@@ -212,7 +223,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/exq 2> /dev/null
 
 clean:
-	rm -rf build build-check build-fuzz
+	rm -rf build build-check build-fuzz build-nokd
 
 help:
 	@sed -n '3,/^[^#]/{/^#/p}' Makefile | sed 's/^# \{0,1\}//'
