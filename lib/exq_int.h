@@ -243,7 +243,7 @@ struct exq_image {
 	exq_image_progress_fn progress; /* exq_image_set_progress */
 	void *progress_arg;
 	uint64_t max_scan; /* exq_image_set_max_scan; 0: no bound */
-	int dtb_checked; /* the named DTB was tested (xlat.c) */
+	int dtb_checked; /* the named DTB was tested (dtb.c) */
 	/* The last full DTB scan that chose nothing (dtb.c), so that asking
 	 * again (exq_dtb_scan after exq_vspace_open failed) does not read
 	 * every page twice; scan_modes: the modes it looked for. */
@@ -343,6 +343,14 @@ static inline uint64_t exq__dtb_mask(exq_paging paging, uint64_t dtb)
  * on NOTPRESENT / NODATA) and a message on img->err on failure. */
 exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 		     uint64_t va, exq_xlat *out);
+
+/* The DTB and paging mode exq_vspace_open uses (dtb.c: choosing is
+ * policy beside the scan, xlat.c only walks): the scan (exq__dtb_find)
+ * when the image names no DTB; a DTB it names tested once per image and
+ * replaced, with a warning, when it maps no kernel space; the paging mode
+ * in which the DTB maps kernel space best when the image names none.
+ * Writes img->info; an error with a message when no DTB can be had. */
+exq_status exq__dtb_settle(exq_image *img);
 
 /* Find a DTB for an image that names none and record it (dtb_source
  * "scan"): the scan of exq_dtb_scan, first over the likely places only
