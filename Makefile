@@ -4,7 +4,10 @@
 #   make deps        install missing Debian packages (apt-get; quick when none are)
 #   make / make all  library (static + shared), CLI, test programs
 #   make test        deps, build, unit tests + CLI golden tests (quick)
-#   make test-full   the same with every world x container x command (CI)
+#   make test-full   the same with every world x container x command (CI),
+#                    then make test-nokdumpfile
+#   make test-nokdumpfile  the quick tests of a WITH_KDUMPFILE=0 build in
+#                    build-nokd/ (ELF cores and kdump files without it)
 #   make check       the same tests under ASan+UBSan in build-check/
 #   make demo        deps, build, run exq on a bundled fixture
 #   make bench       benchmarks: writes tests/bench/RESULTS.md (not in make test)
@@ -62,9 +65,6 @@ KDUMP_LIBS :=
 endif
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
-ifneq ($(WITH_KDUMPFILE),1)
-LIB_SRC := $(filter-out lib/fmt_kdump%.c,$(LIB_SRC))
-endif
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -87,7 +87,7 @@ CLI := $(BUILD)/exq
 # tests that call it directly (the oracle) still link it.
 LIB_LIBS := -Wl,--as-needed $(ZLIB_LIBS) $(KDUMP_LIBS) $(if $(filter 1,$(WITH_KDUMPFILE)),-ldl)
 
-.PHONY: all lib cli tests tools test test-full check demo deps bench install uninstall clean help
+.PHONY: all lib cli tests tools test test-full test-nokdumpfile check demo deps bench install uninstall clean help
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -176,10 +176,18 @@ test:
 # The whole world x container x command matrix one by one (tests/golden/
 # worlds.sh); run by .ci/run. `make test` checks the same worlds and
 # containers in a few processes (and .gz once per container kind).
+# Then the quick tests of a build without libkdumpfile, which reads ELF
+# cores and kdump files too (only lzo/snappy/zstd pages need it).
 test-full:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
 	@TEST_JOBS=$(TEST_JOBS) EXQ_TEST_FULL=1 BUILD=$(BUILD) sh tests/run.sh
+	@$(MAKE) --no-print-directory test-nokdumpfile
+
+test-nokdumpfile:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory BUILD=build-nokd WITH_KDUMPFILE=0 all
+	@TEST_JOBS=$(TEST_JOBS) BUILD=build-nokd sh tests/run.sh
 
 check:
 	@sh scripts/deps.sh
@@ -221,7 +229,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/exq 2> /dev/null
 
 clean:
-	rm -rf build build-check build-fuzz
+	rm -rf build build-check build-fuzz build-nokd
 
 help:
 	@sed -n '3,/^[^#]/{/^#/p}' Makefile | sed 's/^# \{0,1\}//'
@@ -234,8 +242,8 @@ $(BUILD)/tools/mkbad: $(wildcard tests/unit/tlib_win*.c tests/unit/tlib_win*.h) 
 # ------------------------------------------------------------ fuzzing
 # `make fuzz FUZZ_TIME=s [FUZZ_TARGETS="open pe"]`: clang-14 + libFuzzer,
 # ASan+UBSan, in build-fuzz/, with libkdumpfile like the default build
-# (FUZZ_KDUMPFILE=0 leaves it out: the ELF / kdump readers are then not
-# compiled and the vmcore target only reaches raw). Only this path needs
+# (FUZZ_KDUMPFILE=0 leaves it out: the ELF and kdump readers are still
+# fuzzed, lzo/snappy/zstd kdump pages then fail with DEP). Only this path needs
 # clang; libkdumpfile itself is not instrumented. The entry code of each target (tests/fuzz/fuzz_*.c)
 # is also linked into test_regress, which replays the corpus and every
 # input that once crashed (tests/fuzz/regress/) in `make test`.

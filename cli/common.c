@@ -612,28 +612,6 @@ int cli_run_end(const struct opts *o, int code)
 
 /* ------------------------------------------------------------ opening */
 
-#ifndef EXQ_WITH_KDUMPFILE /* the Makefile says whether libexq has it */
-#define EXQ_WITH_KDUMPFILE 0
-#endif
-
-/* A build without libkdumpfile takes an ELF core or a kdump file for raw
- * memory: its first bytes say what it is. */
-static int vm_core_as_raw(exq_image *img)
-{
-	unsigned char h[16];
-	size_t got = 0;
-	if (strcmp(exq_image_get_info(img)->format, "raw") != 0 ||
-	    exq_read_phys(img, 0, h, sizeof(h), &got) != EXQ_OK ||
-	    got != sizeof(h))
-		return 0;
-	return !memcmp(h,
-		       "\x7f"
-		       "ELF",
-		       4) ||
-	       !memcmp(h, "KDUMP   ", 8) || !memcmp(h, "DISKDUMP", 8) ||
-	       !memcmp(h, "makedumpfile\0\0\0\0", 16);
-}
-
 static int want_progress(const struct opts *o);
 
 /* The image's long steps (a .gz index, a DTB or KDBG scan of every page):
@@ -687,15 +665,6 @@ exq_image *cli_open(const struct opts *o, const char *path, int *code)
 	if (st != EXQ_OK) {
 		*code = cli_fail(o, cli_exit_open(st), st, "%s (%s)",
 				 exq_image_error(img), exq_strerror(st));
-		exq_image_free(img);
-		return NULL;
-	}
-	if (!o->format && !EXQ_WITH_KDUMPFILE && vm_core_as_raw(img)) {
-		*code = cli_fail(o, EXIT_OPEN, EXQ_UNSUPPORTED,
-				 "an ELF core or kdump file: ELF / kdump "
-				 "support not built in "
-				 "(exq was built without libkdumpfile; "
-				 "--format raw reads it as raw)");
 		exq_image_free(img);
 		return NULL;
 	}

@@ -377,8 +377,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct parsed *p)
 
 static int version(void)
 {
-	printf("exq %s\nfeatures: gzip yes, json yes, kdumpfile %s (ELF cores, "
-	       "kdump files)\n",
+	printf("exq %s\nfeatures: gzip yes, json yes, elf yes, kdump yes, "
+	       "kdumpfile %s (lzo, snappy and zstd kdump pages)\n",
 	       exq_version(), EXQ_WITH_KDUMPFILE ? "yes" : "no");
 	return EXIT_OK;
 }

@@ -619,7 +619,7 @@ EXQ_API void exq_workq_free(exq_workq *wq); /* accepts NULL */
 /* ------------------------------------------------------- end work queues */
 
 /* ------------------------------------------------------ VM snapshots
- * (fmt_kdump.c — DESIGN §4.4) */
+ * (fmt_elf.c, fmt_kdump.c — DESIGN §4.4) */
 
 /* The vCPU whose saved state (QEMU CPU note: CR3, CR4, CR0) gives the DTB,
  * paging mode and context of an ELF core or kdump file; default 0. Applied

@@ -134,6 +134,9 @@ int exq__src_is_flat(exq__source *src);
 exq_status exq__src_flat_open(exq__source **out, exq__source *inner,
 			      int own_inner, exq__err *err);
 size_t exq__src_flat_nrecords(const exq__source *src);
+/* The first n bytes of the file a flattened stream rebuilds, when its
+ * first record starts at offset 0 (no index built); 0 otherwise. */
+int exq__src_flat_peek(exq__source *src, uint8_t *buf, size_t n);
 /* The file descriptor of a file source, -1 for any other source. */
 int exq__src_fd(const exq__source *src);
 
@@ -170,12 +173,9 @@ struct exq__format {
 extern const struct exq__format exq__fmt_windmp32;
 extern const struct exq__format exq__fmt_windmp64;
 extern const struct exq__format exq__fmt_raw;
-#if EXQ_WITH_KDUMPFILE
-extern const struct exq__format exq__fmt_elf;   /* fmt_kdump.c */
+extern const struct exq__format exq__fmt_elf;   /* fmt_elf.c */
 extern const struct exq__format exq__fmt_kdump; /* fmt_kdump.c */
-#endif
-#if EXQ_WITH_KDUMPFILE
-/* CPU state and other notes of VM cores (fmt_kdump_notes.c; DESIGN §4.4):
+/* CPU state and other notes of VM cores (fmt_vmnotes.c; DESIGN §4.4):
  * QEMU's QEMUCPUState notes, CORE/NT_PRSTATUS, a Windows dump header in a
  * VMCOREINFO note. A damaged note is a warning, never a reason to refuse
  * the memory. */
@@ -205,7 +205,6 @@ exq_status exq__vmnotes_parse(exq_image *img, struct exq__vmnotes *n,
 exq_status exq__vmnotes_apply(exq_image *img, struct exq__vmnotes *n,
 			      uint16_t elf_machine, uint32_t nr_cpus);
 void exq__vmnotes_free(struct exq__vmnotes *n);
-#endif
 /* Windows dump header facts (fmt_windmp.c) from a PAGEDUMP / PAGEDU64
  * header found elsewhere (QEMU's vmcoreinfo note): version, build,
  * machine, paging, DTB ("header"), KDBG, bugcheck... into img->info.
@@ -248,7 +247,7 @@ struct exq_image {
 	exq_image_progress_fn progress; /* exq_image_set_progress */
 	void *progress_arg;
 	uint64_t max_scan; /* exq_image_set_max_scan; 0: no bound */
-	int dtb_checked; /* the named DTB was tested (xlat.c) */
+	int dtb_checked; /* the named DTB was tested (dtb.c) */
 	/* The last full DTB scan that chose nothing (dtb.c), so that asking
 	 * again (exq_dtb_scan after exq_vspace_open failed) does not read
 	 * every page twice; scan_modes: the modes it looked for. */
@@ -348,6 +347,14 @@ static inline uint64_t exq__dtb_mask(exq_paging paging, uint64_t dtb)
  * on NOTPRESENT / NODATA) and a message on img->err on failure. */
 exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 		     uint64_t va, exq_xlat *out);
+
+/* The DTB and paging mode exq_vspace_open uses (dtb.c: choosing is
+ * policy beside the scan, xlat.c only walks): the scan (exq__dtb_find)
+ * when the image names no DTB; a DTB it names tested once per image and
+ * replaced, with a warning, when it maps no kernel space; the paging mode
+ * in which the DTB maps kernel space best when the image names none.
+ * Writes img->info; an error with a message when no DTB can be had. */
+exq_status exq__dtb_settle(exq_image *img);
 
 /* Find a DTB for an image that names none and record it (dtb_source
  * "scan"): the scan of exq_dtb_scan, first over the likely places only

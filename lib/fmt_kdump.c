@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* VM memory snapshots (DESIGN §4.4): ELF cores ("elf": QEMU / libvirt
- * dump-guest-memory, VirtualBox dumpvmcore) and kdump-compressed files
- * ("kdump": `dump-guest-memory -z`, makedumpfile), plain or flattened.
+/* kdump-compressed files ("kdump": `dump-guest-memory -z`, `virsh dump
+ * --format kdump-*`, makedumpfile), plain or flattened (DESIGN §4.4). ELF
+ * cores are fmt_elf.c's.
  *
- * exq reads the container's own headers (ELF program headers, the kdump
- * header, sub-header, bitmap and page descriptors, the notes) and, where
- * it can, the pages too:
- *  - ELF: PT_LOAD segments (file offset = p_offset + PA - p_paddr), read
- *    through the source, so a gzip'd core needs no uncompressed copy;
- *  - kdump: each page's descriptor is checked (data inside the file, at
- *    most a page, one compression), then raw and zlib pages are read here;
- *    lzo, snappy and zstd pages through libkdumpfile 0.5.1
- *    (KDUMP_MACHPHYSADDR, whole pages into the image's page cache), opened
- *    on the first such page.
+ * exq reads the container's own headers (the kdump header, sub-header,
+ * bitmap and page descriptors, the notes) and, where it can, the pages
+ * too: each page's descriptor is checked (data inside the file, at most a
+ * page, one compression), then raw and zlib pages are read here; lzo,
+ * snappy and zstd pages through libkdumpfile 0.5.1 (KDUMP_MACHPHYSADDR,
+ * whole pages into the image's page cache), opened on the first such page;
+ * a build without libkdumpfile (WITH_KDUMPFILE=0) reads the rest and says
+ * EXQ_DEP for those pages.
  * DESIGN §4.4 has libkdumpfile read every page. Fuzzing showed that 0.5.1
  * trusts what it reads: a descriptor naming bytes past the end of the file
  * made it copy from past the end of its mapping (SIGBUS), and sub-header
@@ -32,41 +30,32 @@
  * bounded by KDUMP_COPY_MAX; a bigger one is LIMIT with a message saying
  * to decompress it first.
  *
- * Header offsets: ELF from the System V gABI; kdump from makedumpfile's
- * disk_dump_header / kdump_sub_header as QEMU declares them packed
- * (include/sysemu/dump.h: DiskDumpHeader32/64, KdumpSubHeader32/64), page
- * descriptors from makedumpfile's page_desc (offset, size, flags,
- * page_flags: 24 bytes, one per set bit of the second bitmap, right after
- * the bitmaps). The notes (QEMU CPU state, NT_PRSTATUS, VMCOREINFO) are in
- * fmt_kdump_notes.c. */
+ * Header offsets: makedumpfile's disk_dump_header / kdump_sub_header as
+ * QEMU declares them packed (include/sysemu/dump.h: DiskDumpHeader32/64,
+ * KdumpSubHeader32/64), page descriptors from makedumpfile's page_desc
+ * (offset, size, flags, page_flags: 24 bytes, one per set bit of the
+ * second bitmap, right after the bitmaps). The notes (QEMU CPU state,
+ * NT_PRSTATUS, VMCOREINFO) are in fmt_vmnotes.c. */
 #include "exq_int.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <zlib.h>
+#if EXQ_WITH_KDUMPFILE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libkdumpfile/kdumpfile.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <zlib.h>
+#endif
 
-#define MAX_PHDRS (1u << 20)
 #define MAX_NOTES_BYTES (16u << 20)
 #define MAX_BITMAP_BYTES (256u << 20)
 #define KDUMP_COPY_MAX (1ull << 30)
 #define COPY_CHUNK (1u << 20)
 
-#define PT_LOAD 1
-#define PT_NOTE 4
-#define ET_CORE 4
-#define PN_XNUM 0xffff
-
-struct seg {
-	uint64_t pa, size, off; /* file-backed part of a PT_LOAD */
-	uint64_t maxend;        /* max pa + size over this and earlier segs */
-};
-
+#if EXQ_WITH_KDUMPFILE
 /* libkdumpfile is loaded (dlopen) only when a page needs it: most images
  * never do, and loading it and its dependencies (lzo, snappy with
  * libstdc++, zstd, libaddrxlat) was about 40 % of a whole header-driven
@@ -84,22 +73,23 @@ struct kd_api {
 	__typeof__(&kdump_get_err) get_err;
 	__typeof__(&kdump_free) free_ctx;
 };
+#endif
 
 struct vmc {
 	exq__source *c;    /* the container: img->src or flat */
 	exq__source *flat; /* owned, when the input is a flattened stream */
-	struct seg *segs;  /* ELF, sorted by pa */
-	size_t nsegs;
-	kdump_ctx_t *kd;   /* NULL: direct reads through segs */
+#if EXQ_WITH_KDUMPFILE
+	kdump_ctx_t *kd;   /* NULL until an lzo/snappy/zstd page is read */
 	struct kd_api api; /* loaded with kd */
 	int fd;
-	/* kdump: where the page descriptors start, and for each run of
-	 * img->runs the number of stored pages before it (the descriptor
-	 * index of its first page). NULL for ELF. */
+#endif
+	/* Where the page descriptors start, and for each run of img->runs
+	 * the number of stored pages before it (the descriptor index of its
+	 * first page). */
 	uint64_t desc_off;
 	uint64_t *rank;
-	/* kdump: why libkdumpfile must not be handed this file ("" when it
-	 * may): set when a header area it reads lies outside the file. */
+	/* Why libkdumpfile must not be handed this file ("" when it may):
+	 * set when a header area it reads lies outside the file. */
 	char kd_unsafe[160];
 	uint8_t *zbuf; /* a compressed page */
 	struct exq__vmnotes notes;
@@ -110,14 +100,15 @@ static void vmc_close(exq_image *img)
 	struct vmc *v = img->fmt_priv;
 	if (!v)
 		return;
+#if EXQ_WITH_KDUMPFILE
 	if (v->kd)
 		v->api.free_ctx(v->kd);
 	if (v->api.dl)
 		dlclose(v->api.dl);
 	if (v->fd >= 0)
 		close(v->fd);
+#endif
 	exq__src_close(v->flat);
-	free(v->segs);
 	free(v->rank);
 	free(v->zbuf);
 	exq__vmnotes_free(&v->notes);
@@ -126,6 +117,8 @@ static void vmc_close(exq_image *img)
 }
 
 /* ----------------------------------------------------- libkdumpfile */
+
+#if EXQ_WITH_KDUMPFILE
 
 static int all_zero(const uint8_t *b, size_t n)
 {
@@ -270,6 +263,49 @@ static exq_status kd_open(exq_image *img, struct vmc *v)
 	return st;
 }
 
+/* An lzo, snappy or zstd page, through libkdumpfile (opened on the first
+ * such page). */
+static exq_status kd_read_page(exq_image *img, struct vmc *v, uint64_t pfn,
+			       void *page)
+{
+	uint64_t pa = pfn << EXQ__PAGE_SHIFT;
+	size_t got = EXQ__PAGE_SIZE;
+	kdump_status ks;
+	exq_status st;
+	if (!v->kd && (st = kd_open(img, v)) != EXQ_OK)
+		return st;
+	ks = v->api.read(v->kd, KDUMP_MACHPHYSADDR, pa, page, &got);
+	if (ks == KDUMP_OK && got == EXQ__PAGE_SIZE)
+		return EXQ_OK;
+	if (ks == KDUMP_ERR_NODATA)
+		return EXQ_NODATA;
+	/* The descriptor checked out, so a page libkdumpfile cannot
+	 * decompress is damaged data of this page (CORRUPT, like a zlib page
+	 * that does not inflate), not exq's fault. */
+	return exq__err_set(&img->err,
+			    ks == KDUMP_ERR_SYSTEM ? (errno == ENOMEM ? EXQ_NOMEM
+								      : EXQ_IO)
+						   : EXQ_CORRUPT,
+			    "libkdumpfile: reading PA 0x%llx: %s",
+			    (unsigned long long)pa,
+			    ks == KDUMP_OK ? "short read" : v->api.get_err(v->kd));
+}
+#else
+/* Built without libkdumpfile: its compressions are a missing dependency,
+ * as when it cannot be loaded. */
+static exq_status kd_read_page(exq_image *img, struct vmc *v, uint64_t pfn,
+			       void *page)
+{
+	(void)v;
+	(void)page;
+	return exq__err_set(&img->err, EXQ_DEP,
+			    "PFN 0x%llx is compressed with lzo, snappy or zstd, "
+			    "which exq reads through libkdumpfile, and this "
+			    "build has none (WITH_KDUMPFILE=0)",
+			    (unsigned long long)pfn);
+}
+#endif
+
 /* Compression flags of a kdump page descriptor (makedumpfile's
  * diskdump_mod.h: zlib, lzo, snappy, zstd). */
 #define KD_ZLIB 0x1u
@@ -329,15 +365,17 @@ static exq_status kdump_desc(exq_image *img, struct vmc *v, uint64_t pfn,
 }
 
 /* One stored kdump page: raw and zlib pages are read here; lzo, snappy and
- * zstd pages through libkdumpfile (*via_kd set), opened on the first such
- * page. */
-static exq_status kdump_page(exq_image *img, struct vmc *v, uint64_t pfn,
-			     void *page, int *via_kd)
+ * zstd pages through libkdumpfile. */
+static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
 {
+	struct vmc *v = img->fmt_priv;
 	struct kd_desc d = {0, 0, 0, 0};
-	exq_status st = kdump_desc(img, v, pfn, &d);
 	int zr;
 	uLongf got = EXQ__PAGE_SIZE;
+	exq_status st;
+	if (!exq__pfn_in_image(img, pfn))
+		return EXQ_NODATA;
+	st = kdump_desc(img, v, pfn, &d);
 	if (st != EXQ_OK)
 		return st;
 	if (!(d.flags & KD_COMPRESSED))
@@ -373,301 +411,7 @@ static exq_status kdump_page(exq_image *img, struct vmc *v, uint64_t pfn,
 				    "read this file: %s",
 				    (unsigned long long)pfn, d.flags,
 				    v->kd_unsafe);
-	if (!v->kd && (st = kd_open(img, v)) != EXQ_OK)
-		return st;
-	*via_kd = 1;
-	return EXQ_OK;
-}
-
-static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
-{
-	struct vmc *v = img->fmt_priv;
-	uint64_t pa = pfn << EXQ__PAGE_SHIFT;
-	exq_status st;
-	if (!exq__pfn_in_image(img, pfn))
-		return EXQ_NODATA;
-	if (v->rank) {
-		int via_kd = 0;
-		size_t got = EXQ__PAGE_SIZE;
-		kdump_status ks;
-		st = kdump_page(img, v, pfn, page, &via_kd);
-		if (st != EXQ_OK || !via_kd)
-			return st;
-		ks = v->api.read(v->kd, KDUMP_MACHPHYSADDR, pa, page, &got);
-		if (ks == KDUMP_OK && got == EXQ__PAGE_SIZE)
-			return EXQ_OK;
-		if (ks == KDUMP_ERR_NODATA)
-			return EXQ_NODATA;
-		/* The descriptor checked out, so a page libkdumpfile cannot
-		 * decompress is damaged data of this page (CORRUPT, like a
-		 * zlib page that does not inflate), not exq's fault. */
-		return exq__err_set(&img->err,
-				    ks == KDUMP_ERR_SYSTEM ? (errno == ENOMEM ? EXQ_NOMEM
-									      : EXQ_IO)
-							   : EXQ_CORRUPT,
-				    "libkdumpfile: reading PA 0x%llx: %s",
-				    (unsigned long long)pa,
-				    ks == KDUMP_OK ? "short read"
-						   : v->api.get_err(v->kd));
-	}
-	/* Direct: the last segment starting at or before pa, then back
-	 * while an earlier one may still reach it (segments may overlap in
-	 * `-p` files). */
-	size_t lo = 0, hi = v->nsegs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v->segs[mid].pa <= pa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	while (lo > 0 && v->segs[lo - 1].maxend > pa) {
-		const struct seg *s = &v->segs[--lo];
-		if (pa >= s->pa && s->size - (pa - s->pa) >= EXQ__PAGE_SIZE)
-			return exq__src_read(v->c, s->off + (pa - s->pa), page,
-					     EXQ__PAGE_SIZE, &img->err);
-	}
-	return EXQ_NODATA;
-}
-
-/* ---------------------------------------------------------------- runs */
-
-static int seg_cmp(const void *a, const void *b)
-{
-	const struct seg *x = a, *y = b;
-	return x->pa < y->pa ? -1 : x->pa > y->pa;
-}
-
-/* Runs = the union of the segments' whole pages (segments may repeat or
- * overlap a physical range: `-p` files key segments by VA). */
-static exq_status segs_to_runs(exq_image *img, struct vmc *v)
-{
-	exq_run *runs;
-	size_t i, n = 0;
-	exq_status st;
-	uint64_t maxend = 0, first_overlap = 0;
-	size_t overlaps = 0;
-	qsort(v->segs, v->nsegs, sizeof(*v->segs), seg_cmp);
-	runs = calloc(v->nsegs ? v->nsegs : 1, sizeof(*runs));
-	if (!runs)
-		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
-	for (i = 0; i < v->nsegs; i++) {
-		struct seg *s = &v->segs[i];
-		uint64_t first = (s->pa + EXQ__PAGE_SIZE - 1) >> EXQ__PAGE_SHIFT;
-		uint64_t end = (s->pa + s->size) >> EXQ__PAGE_SHIFT;
-		if (s->size && s->pa < maxend && !overlaps++)
-			first_overlap = s->pa;
-		if (s->pa + s->size > maxend)
-			maxend = s->pa + s->size;
-		s->maxend = maxend;
-		if (end <= first)
-			continue;
-		if (n && first <= runs[n - 1].base_page + runs[n - 1].page_count) {
-			uint64_t e = runs[n - 1].base_page + runs[n - 1].page_count;
-			if (end > e)
-				runs[n - 1].page_count += end - e;
-			continue;
-		}
-		runs[n].base_page = first;
-		runs[n].page_count = end - first;
-		n++;
-	}
-	/* Same memory twice (QEMU's `-p` files list some PAs for each VA
-	 * that maps them) or a lie: either way say so. */
-	if (overlaps)
-		exq__warn(img, "%zu PT_LOAD segment%s overlap%s earlier ones in "
-			  "physical memory (the first at PA 0x%llx); where they "
-			  "do, the one that starts last is read",
-			  overlaps, overlaps == 1 ? "" : "s",
-			  overlaps == 1 ? "s" : "", (unsigned long long)first_overlap);
-	st = n ? exq__image_set_runs(img, runs, n)
-	       : exq__err_set(&img->err, EXQ_CORRUPT,
-			      "no PT_LOAD segment holds a whole page of "
-			      "physical memory");
-	free(runs);
-	return st;
-}
-
-/* ----------------------------------------------------------------- ELF */
-
-struct ehdr {
-	int is64;
-	uint16_t machine, phentsize;
-	uint32_t phnum;
-	uint64_t phoff;
-};
-
-static exq_status elf_header(exq_image *img, exq__source *c, struct ehdr *e)
-{
-	uint8_t h[64];
-	uint64_t shoff;
-	uint16_t shentsize, type;
-	if (c->size < 4 || exq__src_read(c, 0, h, 4, &img->err) ||
-	    memcmp(h, "\x7f" "ELF", 4) != 0)
-		return EXQ__NOPROBE;
-	if (c->size < 52 || exq__src_read(c, 0, h, 52, &img->err))
-		return exq__err_set(&img->err, EXQ_CORRUPT,
-				    "the file starts like an ELF file but is "
-				    "shorter (0x%llx bytes) than an ELF header "
-				    "(truncated?)",
-				    (unsigned long long)c->size);
-	type = exq__le16(h + 16);
-	if (h[4] != 1 && h[4] != 2)
-		return EXQ__NOPROBE;
-	if (type != ET_CORE)
-		return EXQ__NOPROBE; /* an executable, object...: not a dump */
-	e->is64 = h[4] == 2;
-	if (h[5] != 1)
-		return exq__err_set(&img->err, EXQ_UNSUPPORTED,
-				    "big-endian ELF core (EI_DATA %u): exq reads "
-				    "x86 little-endian cores",
-				    h[5]);
-	if (e->is64 && (c->size < 64 || exq__src_read(c, 0, h, 64, &img->err)))
-		return exq__err_set(&img->err, EXQ_CORRUPT,
-				    "ELF64 core shorter than its 64-byte header");
-	e->machine = exq__le16(h + 18);
-	if (e->machine != 3 && e->machine != 62)
-		return exq__err_set(&img->err, EXQ_UNSUPPORTED,
-				    "ELF core for e_machine %u (exq reads EM_386 "
-				    "3 and EM_X86_64 62)",
-				    e->machine);
-	e->phoff = e->is64 ? exq__le64(h + 32) : exq__le32(h + 28);
-	shoff = e->is64 ? exq__le64(h + 40) : exq__le32(h + 32);
-	e->phentsize = exq__le16(h + (e->is64 ? 54 : 42));
-	e->phnum = exq__le16(h + (e->is64 ? 56 : 44));
-	shentsize = exq__le16(h + (e->is64 ? 58 : 46));
-	if (e->phnum == PN_XNUM) { /* the real count is section 0's sh_info */
-		uint8_t sh[4];
-		uint64_t at = shoff + (e->is64 ? 44 : 28);
-		if (shentsize < (e->is64 ? 64 : 40) || at < shoff ||
-		    exq__src_read(c, at, sh, 4, &img->err))
-			return exq__err_set(&img->err, EXQ_CORRUPT,
-					    "e_phnum is PN_XNUM but section "
-					    "header 0 (e_shoff 0x%llx) is not in "
-					    "the file",
-					    (unsigned long long)shoff);
-		e->phnum = exq__le32(sh);
-	}
-	if (e->phentsize < (e->is64 ? 56 : 32))
-		return exq__err_set(&img->err, EXQ_CORRUPT,
-				    "e_phentsize %u is smaller than an ELF%d "
-				    "program header",
-				    e->phentsize, e->is64 ? 64 : 32);
-	if (e->phnum == 0 || e->phnum > MAX_PHDRS)
-		return exq__err_set(&img->err, e->phnum ? EXQ_LIMIT : EXQ_CORRUPT,
-				    "e_phnum %u: %s", e->phnum,
-				    e->phnum ? "more program headers than exq's "
-					       "limit (1048576)"
-					     : "a core without program headers");
-	return EXQ_OK;
-}
-
-static exq_status elf_note_segment(exq_image *img, struct vmc *v,
-				   uint64_t off, uint64_t size, uint32_t i)
-{
-	uint8_t *buf;
-	exq_status st;
-	if (size > MAX_NOTES_BYTES) {
-		exq__warn(img, "PT_NOTE %u holds 0x%llx bytes, more than exq "
-			       "reads (0x%x): its notes are ignored",
-			  i, (unsigned long long)size, MAX_NOTES_BYTES);
-		return EXQ_OK;
-	}
-	buf = malloc(size ? (size_t)size : 1);
-	if (!buf)
-		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
-	st = exq__src_read(v->c, off, buf, (size_t)size, &img->err);
-	if (st == EXQ_OK) {
-		char where[48];
-		snprintf(where, sizeof(where), "PT_NOTE %u", i);
-		st = exq__vmnotes_parse(img, &v->notes, buf, (size_t)size,
-					where);
-	}
-	free(buf);
-	return st;
-}
-
-static exq_status elf_phdrs(exq_image *img, struct vmc *v, const struct ehdr *e)
-{
-	uint64_t len = (uint64_t)e->phnum * e->phentsize, end;
-	uint8_t *ph;
-	uint32_t i, unaligned = 0;
-	exq_status st = EXQ_OK;
-	if (exq__add_ovf(e->phoff, len, &end) || end > v->c->size)
-		return exq__err_set(&img->err, EXQ_CORRUPT,
-				    "the %u program headers at e_phoff 0x%llx run "
-				    "past the end of the file (0x%llx)",
-				    e->phnum, (unsigned long long)e->phoff,
-				    (unsigned long long)v->c->size);
-	ph = malloc((size_t)len);
-	v->segs = calloc(e->phnum, sizeof(*v->segs));
-	if (!ph || !v->segs) {
-		free(ph);
-		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
-	}
-	st = exq__src_read(v->c, e->phoff, ph, (size_t)len, &img->err);
-	for (i = 0; st == EXQ_OK && i < e->phnum; i++) {
-		const uint8_t *p = ph + (size_t)i * e->phentsize;
-		uint32_t type = exq__le32(p);
-		uint64_t off = e->is64 ? exq__le64(p + 8) : exq__le32(p + 4);
-		uint64_t pa = e->is64 ? exq__le64(p + 24) : exq__le32(p + 12);
-		uint64_t fsz = e->is64 ? exq__le64(p + 32) : exq__le32(p + 16);
-		if (type != PT_LOAD && type != PT_NOTE)
-			continue;
-		if (exq__add_ovf(off, fsz, &end) || end > v->c->size) {
-			st = exq__err_set(&img->err, EXQ_CORRUPT,
-					  "%s %u (0x%llx bytes at file offset "
-					  "0x%llx) runs past the end of the file "
-					  "(0x%llx; truncated?)",
-					  type == PT_LOAD ? "PT_LOAD" : "PT_NOTE",
-					  i, (unsigned long long)fsz,
-					  (unsigned long long)off,
-					  (unsigned long long)v->c->size);
-			break;
-		}
-		if (type == PT_NOTE) {
-			st = elf_note_segment(img, v, off, fsz, i);
-			continue;
-		}
-		if (exq__add_ovf(pa, fsz, &end) || end > (1ull << 52)) {
-			st = exq__err_set(&img->err, EXQ_CORRUPT,
-					  "PT_LOAD %u: p_paddr 0x%llx + p_filesz "
-					  "0x%llx goes past the 52-bit physical "
-					  "address space",
-					  i, (unsigned long long)pa,
-					  (unsigned long long)fsz);
-			break;
-		}
-		if (((pa | fsz) & (EXQ__PAGE_SIZE - 1)) && fsz)
-			unaligned++;
-		if (fsz) {
-			v->segs[v->nsegs].pa = pa;
-			v->segs[v->nsegs].size = fsz;
-			v->segs[v->nsegs].off = off;
-			v->nsegs++;
-		}
-	}
-	free(ph);
-	if (st == EXQ_OK && unaligned)
-		exq__warn(img, "%u PT_LOAD segments are not page-aligned: only "
-			       "their whole pages are read",
-			  unaligned);
-	return st;
-}
-
-static exq_status elf_probe(exq_image *img, exq__source *c, struct vmc *v)
-{
-	struct ehdr e = {0, 0, 0, 0, 0};
-	exq_status st = elf_header(img, c, &e);
-	if (st != EXQ_OK)
-		return st;
-	img->info.dump_type = "elf";
-	st = elf_phdrs(img, v, &e);
-	if (st == EXQ_OK)
-		st = segs_to_runs(img, v);
-	if (st == EXQ_OK)
-		st = exq__vmnotes_apply(img, &v->notes, e.machine, 0);
-	return st;
+	return kd_read_page(img, v, pfn, page);
 }
 
 /* --------------------------------------------------------------- kdump */
@@ -913,16 +657,16 @@ static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
 /* ----------------------------------------------------------- the probes */
 
 /* The container: the source itself, or the regular file rebuilt from a
- * flattened stream. For a flattened stream, *magic gets the first bytes
- * of the rebuilt file without building the whole index when its first
- * record starts at 0 (makedumpfile and QEMU write the header first). */
+ * flattened stream. */
 static exq_status vmc_start(exq_image *img, struct vmc **out)
 {
 	struct vmc *v = calloc(1, sizeof(*v));
 	exq_status st;
 	if (!v)
 		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+#if EXQ_WITH_KDUMPFILE
 	v->fd = -1;
+#endif
 	img->fmt_priv = v;
 	v->c = img->src;
 	if (exq__src_is_flat(img->src)) {
@@ -935,36 +679,20 @@ static exq_status vmc_start(exq_image *img, struct vmc **out)
 	return EXQ_OK;
 }
 
-/* Cheap look at what a flattened stream holds: the data of its first
- * record when that record starts at offset 0. */
-static int flat_peek(exq_image *img, uint8_t *m, size_t n)
-{
-	uint8_t h[16];
-	if (!exq__src_is_flat(img->src) || img->src->size < 0x1000 + 16 + n ||
-	    exq__src_read(img->src, 0x1000, h, 16, &img->err) ||
-	    exq__be64(h) != 0 || exq__be64(h + 8) < n ||
-	    exq__src_read(img->src, 0x1000 + 16, m, n, &img->err))
-		return 0;
-	return 1;
-}
-
-static int looks_elf(const uint8_t *m)
-{
-	return memcmp(m, "\x7f" "ELF", 4) == 0;
-}
-
 static int looks_kdump(const uint8_t *m)
 {
 	return memcmp(m, "KDUMP   ", 8) == 0 || memcmp(m, "DISKDUMP", 8) == 0;
 }
 
-static exq_status probe_common(exq_image *img, int want_elf)
+/* A flattened stream (fmt_elf.c has had its look at those holding an ELF
+ * core) or a file starting like a kdump file. */
+static exq_status kdump_probe_top(exq_image *img)
 {
 	uint8_t m[8];
 	struct vmc *v = NULL;
 	exq_status st;
 	int flat = exq__src_is_flat(img->src);
-	if (!flat && !want_elf && img->src->size >= 16 && img->src->size < 4096 &&
+	if (!flat && img->src->size >= 16 && img->src->size < 4096 &&
 	    exq__src_read(img->src, 0, m, 8, &img->err) == EXQ_OK &&
 	    memcmp(m, "makedump", 8) == 0) {
 		uint8_t sig[16];
@@ -979,37 +707,25 @@ static exq_status probe_common(exq_image *img, int want_elf)
 		}
 	}
 	if (flat) {
-		if (flat_peek(img, m, 8) &&
-		    !(want_elf ? looks_elf(m) : looks_kdump(m)))
+		if (exq__src_flat_peek(img->src, m, 8) && !looks_kdump(m))
 			return EXQ__NOPROBE;
 	} else if (img->src->size < 8 ||
 		   exq__src_read(img->src, 0, m, 8, &img->err) ||
-		   !(want_elf ? looks_elf(m) : looks_kdump(m))) {
+		   !looks_kdump(m)) {
 		return EXQ__NOPROBE;
 	}
 	st = vmc_start(img, &v);
 	if (st != EXQ_OK)
 		return st;
-	st = want_elf ? elf_probe(img, v->c, v) : kdump_probe(img, v->c, v);
-	if (st == EXQ__NOPROBE && flat && !want_elf &&
-	    (exq__src_read(v->c, 0, m, 8, &img->err) || !looks_elf(m)))
+	st = kdump_probe(img, v->c, v);
+	if (st == EXQ__NOPROBE && flat &&
+	    (exq__src_read(v->c, 0, m, 8, &img->err) ||
+	     memcmp(m, "\x7f" "ELF", 4) != 0))
 		return exq__err_set(&img->err, EXQ_UNSUPPORTED,
 				    "the flattened stream holds neither a "
 				    "kdump nor an ELF core");
 	return st;
 }
 
-static exq_status elf_probe_top(exq_image *img)
-{
-	return probe_common(img, 1);
-}
-
-static exq_status kdump_probe_top(exq_image *img)
-{
-	return probe_common(img, 0);
-}
-
-const struct exq__format exq__fmt_elf = {"elf", elf_probe_top, vmc_read_page,
-					  vmc_close, NULL};
 const struct exq__format exq__fmt_kdump = {"kdump", kdump_probe_top,
 					    vmc_read_page, vmc_close, NULL};

@@ -11,10 +11,8 @@
 static const struct exq__format *const formats[] = {
 	&exq__fmt_windmp32,
 	&exq__fmt_windmp64,
-#if EXQ_WITH_KDUMPFILE
 	&exq__fmt_elf,
 	&exq__fmt_kdump,
-#endif
 	&exq__fmt_raw,
 };
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))

@@ -47,6 +47,22 @@ int exq__src_is_flat(exq__source *src)
 	return memcmp(h, "makedumpfile\0\0\0\0", 16) == 0;
 }
 
+/* What a flattened stream holds, cheaply: the first n bytes of the rebuilt
+ * file when the stream's first record starts at offset 0 (makedumpfile and
+ * QEMU write the header first), without building the index. 0 when that
+ * is not known so (or src is not a flattened stream). */
+int exq__src_flat_peek(exq__source *src, uint8_t *buf, size_t n)
+{
+	uint8_t h[16];
+	exq__err e;
+	if (!exq__src_is_flat(src) || src->size < FLAT_HDR_SIZE + 16 + n ||
+	    exq__src_read(src, FLAT_HDR_SIZE, h, 16, &e) ||
+	    exq__be64(h) != 0 || exq__be64(h + 8) < n ||
+	    exq__src_read(src, FLAT_HDR_SIZE + 16, buf, n, &e))
+		return 0;
+	return 1;
+}
+
 static exq_status flat_read(exq__source *src, uint64_t off, void *buf,
 			    size_t len, exq__err *err)
 {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Virtual addresses: our own page-table walker with Windows PTE semantics
- * (DESIGN §5), a small software TLB per address space, virtual reads.
+ * (DESIGN §5), a small software TLB per address space, virtual reads. The
+ * walker only walks: which DTB and paging mode an image's address space
+ * uses is dtb.c's choice (exq__dtb_settle).
  *
  * Entry bits (Intel SDM vol. 3 §4.3-4.5; the Windows software PTE bits from
  * the public MMPTE_TRANSITION / MMPTE_PROTOTYPE definitions, WRK/ReactOS):
@@ -327,116 +329,6 @@ exq_status exq_vspace_new(exq_vspace **out, exq_image *img, exq_paging paging,
 	return vspace_make(out, img, paging, dtb, "caller");
 }
 
-/* Modes worth trying for a DTB whose paging mode is unknown. */
-static size_t modes_for(const exq_image *img, exq_paging *list)
-{
-	size_t n = 0;
-	if (img->info.machine != EXQ_MACHINE_X64) {
-		list[n++] = EXQ_PAGING_PAE;
-		list[n++] = EXQ_PAGING_X86;
-	}
-	if (img->info.machine != EXQ_MACHINE_X86)
-		list[n++] = EXQ_PAGING_X64;
-	return n;
-}
-
-/* The image has a DTB but no paging mode: keep the mode in which it maps
- * kernel space best. */
-static exq_status pick_mode(exq_image *img, exq_paging *out)
-{
-	exq_paging list[3];
-	exq_dtb_candidate c, best;
-	size_t i, n = modes_for(img, list);
-	int found = 0;
-	exq_status st;
-	memset(&best, 0, sizeof(best));
-	for (i = 0; i < n; i++) {
-		st = exq__dtb_evaluate(img, list[i], img->info.dtb, &c);
-		if (st != EXQ_OK)
-			return st;
-		if (c.accepted && (!found || c.score > best.score)) {
-			best = c;
-			found = 1;
-		}
-	}
-	if (!found)
-		return exq__err_set(&img->err, EXQ_NOTFOUND,
-				    "the paging mode is unknown and DTB 0x%llx "
-				    "(%s) maps no kernel space as %s; pass "
-				    "--paging",
-				    (unsigned long long)img->info.dtb,
-				    img->info.dtb_source,
-				    n == 3   ? "pae, x86 or x64"
-				    : n == 2 ? "pae or x86"
-					     : "x64");
-	*out = best.paging;
-	exq__err_clear(&img->err); /* the failed tries left messages */
-	return EXQ_OK;
-}
-
-/* A DTB the image names (dump header, its VMCOREINFO copy, a QEMU note) is
- * a claim like any scan candidate (issue 16): it must map some kernel
- * space in the paging mode it came with. If it does not, the other modes
- * are tried with it (a wrong PaeEnabled flag), then the scan; each step is
- * a warning. Lenient on purpose: a kernel dump may lack some kernel
- * tables, so only a DTB that maps (nearly) nothing is replaced. */
-static int plausible(const exq_dtb_candidate *c)
-{
-	return c->accepted ||
-	       (c->kernel_inside > 0 && c->kernel_inside >= 2 * c->kernel_outside);
-}
-
-static exq_status check_named_dtb(exq_image *img)
-{
-	exq_image_info *in = &img->info;
-	exq_dtb_candidate c;
-	exq_paging list[3], was = in->paging;
-	uint64_t dtb = in->dtb;
-	const char *src = in->dtb_source ? in->dtb_source : "header";
-	char why[sizeof(c.reason)];
-	size_t i, n = modes_for(img, list);
-	exq_status st = exq__dtb_evaluate(img, in->paging, dtb, &c);
-	if (st != EXQ_OK || plausible(&c))
-		return st;
-	memcpy(why, c.reason, sizeof(why));
-	for (i = 0; i < n; i++) {
-		if (list[i] == was)
-			continue;
-		st = exq__dtb_evaluate(img, list[i], dtb, &c);
-		if (st != EXQ_OK)
-			return st;
-		if (c.accepted) {
-			exq__warn(img, "DTB 0x%llx (%s) maps no kernel space as %s "
-				  "(%s); it does as %s, which is used",
-				  (unsigned long long)dtb, src, exq_paging_name(was),
-				  why, exq_paging_name(list[i]));
-			in->paging = list[i];
-			return EXQ_OK;
-		}
-	}
-	in->have &= ~EXQ_HAVE_DTB;
-	st = exq__dtb_find(img);
-	if (st == EXQ_OK) {
-		exq__warn(img, "DTB 0x%llx (%s) maps no kernel space as %s (%s); "
-			  "the scan's 0x%llx (%s) is used",
-			  (unsigned long long)dtb, src, exq_paging_name(was), why,
-			  (unsigned long long)in->dtb, exq_paging_name(in->paging));
-		return EXQ_OK;
-	}
-	if (st != EXQ_NOTFOUND)
-		return st;
-	/* nothing better: keep what the image said, and say so */
-	in->have |= EXQ_HAVE_DTB;
-	in->dtb = dtb;
-	in->paging = was;
-	in->dtb_source = src;
-	exq__err_clear(&img->err);
-	exq__warn(img, "DTB 0x%llx (%s) maps no kernel space as %s (%s), and "
-		  "the scan found nothing better: kept",
-		  (unsigned long long)dtb, src, exq_paging_name(was), why);
-	return EXQ_OK;
-}
-
 exq_status exq_vspace_open(exq_vspace **out, exq_image *img)
 {
 	exq_image_info *in;
@@ -450,26 +342,9 @@ exq_status exq_vspace_open(exq_vspace **out, exq_image *img)
 		return exq__err_set(&img->err, EXQ_UNSUPPORTED,
 				    "arm64 address translation is not "
 				    "supported");
-	if (!(in->have & EXQ_HAVE_DTB)) {
-		st = exq__dtb_find(img); /* likely places first */
-		if (st != EXQ_OK)
-			return st;
-	} else if (!img->have_dtb_override && in->paging != EXQ_PAGING_UNKNOWN &&
-		   in->pages_present && !img->dtb_checked) {
-		/* (an image without pages, a triage dump, has nothing to test
-		 * the DTB against) */
-		img->dtb_checked = 1; /* once per image: vspaces are cheap */
-		st = check_named_dtb(img);
-		if (st != EXQ_OK)
-			return st;
-	}
-	if (in->paging == EXQ_PAGING_UNKNOWN) {
-		exq_paging p;
-		st = pick_mode(img, &p);
-		if (st != EXQ_OK)
-			return st;
-		in->paging = p;
-	}
+	st = exq__dtb_settle(img); /* the DTB and paging mode: dtb.c's policy */
+	if (st != EXQ_OK)
+		return st;
 	return vspace_make(out, img, in->paging, in->dtb,
 			   in->dtb_source ? in->dtb_source : "header");
 }

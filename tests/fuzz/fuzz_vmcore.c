@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_vmcore: VM snapshots — ELF cores, kdump-compressed files and
- * flattened makedumpfile streams (lib/fmt_kdump.c, fmt_kdump_notes.c,
+ * flattened makedumpfile streams (lib/fmt_elf.c, fmt_kdump.c, fmt_vmnotes.c,
  * src_flat.c, and libkdumpfile behind them when exq is built with it).
  *
  * Input: one control byte, then the file. Control bits 0-2: 0 = default

@@ -31,16 +31,15 @@ else
 	note "$T/err"
 fi
 
-# VM snapshots (when exq is built with libkdumpfile, which the ELF / kdump
-# readers come with): tests/fuzz/vmcore.spec written by mkfixture as ELF
-# cores and kdump files, then cut at header boundaries and patched. Offsets
+# VM snapshots (read in every build; none of these needs libkdumpfile):
+# tests/fuzz/vmcore.spec written by mkfixture as ELF cores and kdump
+# files, then cut at header boundaries and patched. Offsets
 # are those of that spec's files: ELF32 header 0x34 bytes, three program
 # headers to 0x94, notes to 0x42c, data from 0x1000; kdump in the 64-bit
 # layout (bitmap_blocks at 436), sub-header at 0x1000 (offset_note at
 # +48), bitmaps 0x2000-0x3fff, four 24-byte page descriptors at 0x4000,
 # zlib data from 0x5060 to 0x6de5.
-VM=0
-grep -q 'EXQ_WITH_KDUMPFILE=1' "$BUILD/.flags" 2>/dev/null && VM=1
+VM=1
 cut() { head -c $(($2)) "$1" > "$F/$3"; }
 patch() { # FILE OFFSET PRINTF-BYTES NEWNAME
 	cp "$1" "$F/$4"

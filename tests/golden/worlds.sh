@@ -174,13 +174,9 @@ while read -r name opts; do
 		continue
 	fi
 	# the VM snapshot forms too (ELF cores, kdump-compressed plain and
-	# flattened; QEMU notes with the world's CR3), when exq reads them
-	# (built with libkdumpfile)
-	vm=""
-	if "$EXQ" --version | grep -q "kdumpfile yes"; then
-		vm="elf32 elf64 kdump kdump-flat"
-		echo "kinds raw dmp32-full dmp32-kernel dmp32-bitmap $vm" >> "$W/$name.spec"
-	fi
+	# flattened; QEMU notes with the world's CR3), read in every build
+	vm="elf32 elf64 kdump kdump-flat"
+	echo "kinds raw dmp32-full dmp32-kernel dmp32-bitmap $vm" >> "$W/$name.spec"
 	if ! "$TOOLS/mkfixture" "$W/$name.spec" "$W" 2> "$T/err" < /dev/null; then
 		nok "$name: mkfixture $name.spec"
 		note "$T/err"

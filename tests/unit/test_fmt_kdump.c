@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* VM cores (fmt_kdump.c, fmt_kdump_notes.c) and the flattened stream
+/* VM cores (fmt_elf.c, fmt_kdump.c, fmt_vmnotes.c) and the flattened stream
  * source (src_flat.c): generator-written ELF cores (ELF32, ELF64 with
  * EM_386) read back byte-identical to the memory they hold, by exq's own
  * segment map (memory source) and through libkdumpfile (file source);
  * CR3/CR4 from the QEMU note; damaged notes; flattened streams rebuilt,
- * with overlapping and truncated records. The ELF tests need libkdumpfile
- * (WITH_KDUMPFILE=0 skips them); the flattened source is portable. */
+ * with overlapping and truncated records; kdump files with checked page
+ * descriptors, raw and zlib pages. All of it runs in every build: a
+ * WITH_KDUMPFILE=0 build (make test-full) proves that ELF cores and kdump
+ * files need no libkdumpfile; with it, libkdumpfile is the oracle of every
+ * page exq reads and reads the lzo, snappy and zstd pages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,7 +164,6 @@ static struct bytes build_elf(int is64, enum note_case c, unsigned ncpus)
 	return b;
 }
 
-#if EXQ_WITH_KDUMPFILE
 static int held(uint64_t pfn)
 {
 	return pfn < 16 || (pfn >= 32 && pfn < 48);
@@ -192,7 +194,9 @@ static int has_warning(exq_image *img, const char *s)
 }
 
 /* libkdumpfile as the oracle of exq's own ELF and kdump readers: every
- * page exq reads from the file at path, libkdumpfile reads the same. */
+ * page exq reads from the file at path, libkdumpfile reads the same
+ * (nothing to compare with in a build without it). */
+#if EXQ_WITH_KDUMPFILE
 static void oracle(const char *path, exq_image *img)
 {
 	const exq_image_info *in = exq_image_get_info(img);
@@ -220,6 +224,13 @@ static void oracle(const char *path, exq_image *img)
 	kdump_free(kd);
 	fclose(f);
 }
+#else
+static void oracle(const char *path, exq_image *img)
+{
+	(void)path;
+	(void)img;
+}
+#endif
 
 static char *write_tmp(const struct bytes *b)
 {
@@ -413,7 +424,6 @@ static void bad_elf(void **state)
 	exq_image_free(img);
 	free(b.p);
 }
-#endif
 
 /* A flattened stream of b in records of `chunk` bytes, in reverse order. */
 static struct bytes flatten(const struct bytes *b, size_t chunk)
@@ -500,28 +510,25 @@ static void flat_source(void **state)
 	assert_int_equal(exq__src_flat_open(&flat, mem, 1, &e), EXQ_CORRUPT);
 	assert_non_null(strstr(e.msg, "record 0 at stream offset 0x1000"));
 
-#if EXQ_WITH_KDUMPFILE
 	/* the whole image through the flattened stream */
 	exq_image *img = exq_image_new();
 	assert_int_equal(exq_image_open_mem(img, f.p, f.len), EXQ_OK);
 	assert_string_equal(exq_image_get_info(img)->format, "elf");
 	check_pages(img);
 	exq_image_free(img);
-#endif
 	free(back);
 	free(g.p);
 	free(f.p);
 	free(b.p);
 }
 
-#if EXQ_WITH_KDUMPFILE
 /* A kdump-compressed file in the 64-bit header layout holding PFNs 1..3
  * uncompressed: header block, sub-header block, two one-block bitmaps,
  * one block of page descriptors, the pages. How it is damaged: */
 enum kd_case { KD_OK, KD_DESC_PAST_EOF, KD_TRUNCATED, KD_RAW_SHORT,
 	       KD_NEG_OFFSET, KD_DESCS_MISSING, KD_ZLIB, KD_ZLIB_BAD,
 	       KD_TWO_METHODS, KD_LZO_NOTES_OUTSIDE, KD_LZO, KD_SNAPPY,
-	       KD_ZSTD, KD_LZO_BAD };
+	       KD_ZSTD, KD_LZO_BAD, KD_LZO_FLAG };
 
 /* PFN 2 of build_kdump compressed as kdump case c stores it: its bytes and
  * descriptor flags (0 for a raw page). */
@@ -529,15 +536,18 @@ static uLongf kd_compress(enum kd_case c, const uint8_t *page, uint8_t *out,
 			  size_t cap, uint32_t *flags)
 {
 	uLongf n = cap;
+#if EXQ_WITH_KDUMPFILE
 	size_t sn = cap;
 	static uint8_t wrk[LZO1X_1_MEM_COMPRESS];
 	lzo_uint ln = cap;
+#endif
 	switch (c) {
 	case KD_ZLIB:
 	case KD_ZLIB_BAD:
 		assert_int_equal(compress2(out, &n, page, PG, 6), Z_OK);
 		*flags = 1;
 		return n;
+#if EXQ_WITH_KDUMPFILE
 	case KD_LZO:
 	case KD_LZO_BAD:
 		assert_int_equal(lzo_init(), LZO_E_OK);
@@ -556,6 +566,7 @@ static uLongf kd_compress(enum kd_case c, const uint8_t *page, uint8_t *out,
 		assert_false(ZSTD_isError(sn));
 		*flags = 0x20;
 		return (uLongf)sn;
+#endif
 	default:
 		*flags = 0;
 		return 0;
@@ -618,8 +629,8 @@ static struct bytes build_kdump(enum kd_case c)
 			flags = zflags, size = (uint32_t)zlen;
 		if (i == 1 && c == KD_TWO_METHODS)
 			flags = 3;
-		if (i == 1 && c == KD_LZO_NOTES_OUTSIDE)
-			flags = 2;
+		if (i == 1 && (c == KD_LZO_NOTES_OUTSIDE || c == KD_LZO_FLAG))
+			flags = 2; /* lzo, as far as the descriptor says */
 		memcpy(blk + 24 * i, &off, 8);
 		memcpy(blk + 24 * i + 8, &size, 4);
 		memcpy(blk + 24 * i + 12, &flags, 4); /* 0: a raw page */
@@ -682,6 +693,7 @@ static void kdump_descriptors(void **state)
 	    {KD_ZLIB, 0, NULL},
 	    {KD_ZLIB_BAD, 2, "zlib bytes at 0x6000 do not inflate to one page"},
 	    {KD_TWO_METHODS, 2, "(flags 0x3): not a page inside the file"},
+#if EXQ_WITH_KDUMPFILE
 	    /* read by libkdumpfile, opened on the first such page */
 	    {KD_LZO, 0, NULL},
 	    {KD_SNAPPY, 0, NULL},
@@ -693,6 +705,7 @@ static void kdump_descriptors(void **state)
 	     "PFN 0x2 is compressed (flags 0x2) in a way only libkdumpfile "
 	     "reads, and it cannot read this file: the sub-header's notes "
 	     "area (0x100 bytes at 0x10000000000) is not inside the file"},
+#endif
 	};
 	(void)state;
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
@@ -823,12 +836,42 @@ static void qemu_kdump(void **state)
 		free(b.p);
 	}
 }
+
+#if !EXQ_WITH_KDUMPFILE
+/* Without libkdumpfile, a kdump file is read all the same; only a page
+ * compressed in a way exq leaves to libkdumpfile fails, as a missing
+ * dependency (DEP), and the pages around it still read. */
+static void kdump_no_kdumpfile(void **state)
+{
+	struct bytes b = build_kdump(KD_LZO_FLAG);
+	exq_image *img = exq_image_new();
+	uint8_t page[PG];
+	(void)state;
+	assert_int_equal(exq_image_open_mem(img, b.p, b.len), EXQ_OK);
+	assert_string_equal(exq_image_get_info(img)->format, "kdump");
+	for (uint64_t pfn = 1; pfn <= 3; pfn++) {
+		exq_status st = exq_read_phys(img, pfn * PG, page, PG, NULL);
+		if (pfn == 2) {
+			assert_int_equal(st, EXQ_DEP);
+			assert_non_null(strstr(exq_image_error(img),
+					       "PFN 0x2 is compressed with lzo, "
+					       "snappy or zstd"));
+			assert_non_null(strstr(exq_image_error(img),
+					       "WITH_KDUMPFILE=0"));
+			continue;
+		}
+		assert_int_equal(st, EXQ_OK);
+		for (uint32_t i = 0; i < PG; i++)
+			assert_int_equal(page[i], kd_byte(KD_LZO_FLAG, pfn, i));
+	}
+	exq_image_free(img);
+	free(b.p);
+}
 #endif
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#if EXQ_WITH_KDUMPFILE
 		cmocka_unit_test(elf_readback),
 		cmocka_unit_test(elf_pn_xnum),
 		cmocka_unit_test(elf_windows_header),
@@ -836,8 +879,10 @@ int main(void)
 		cmocka_unit_test(bad_elf),
 		cmocka_unit_test(qemu_kdump),
 		cmocka_unit_test(kdump_descriptors),
-#endif
 		cmocka_unit_test(flat_source),
+#if !EXQ_WITH_KDUMPFILE
+		cmocka_unit_test(kdump_no_kdumpfile),
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
