@@ -20,6 +20,7 @@ static struct {
 	exq_status status; /* what ended the run */
 	int output_failed;
 	int nomem;	      /* out of memory somewhere: the run ends with 7 */
+	int nomem_said;	      /* and stderr said so */
 	char nomem_msg[2048]; /* the message that said so, if any */
 } run;
 
@@ -37,23 +38,42 @@ json_object *cli_jchk(json_object *v)
 	return v;
 }
 
+/* A value that could not be added is not freed at once: the caller may
+ * still fill it (the commands add a child, then its members). It waits
+ * here, in a fixed array, until the run ends; past the array it leaks. */
+static json_object *orphans[1024];
+static size_t norphans;
+
+static void orphan(json_object *val)
+{
+	set_nomem(NULL);
+	if (val && norphans < sizeof(orphans) / sizeof(orphans[0]))
+		orphans[norphans++] = val;
+}
+
+static void free_orphans(void)
+{
+	while (norphans)
+		json_object_put(orphans[--norphans]);
+}
+
 int cli_jadd(json_object *obj, const char *key, json_object *val)
 {
-	int r = obj ? (json_object_object_add)(obj, key, val) : -1;
-	if (r != 0) {
-		set_nomem(NULL);
-		json_object_put(val);
-	}
+	int r = json_object_get_type(obj) == json_type_object
+		    ? (json_object_object_add)(obj, key, val)
+		    : -1;
+	if (r != 0)
+		orphan(val);
 	return r;
 }
 
 int cli_jpush(json_object *arr, json_object *val)
 {
-	int r = arr ? (json_object_array_add)(arr, val) : -1;
-	if (r != 0) {
-		set_nomem(NULL);
-		json_object_put(val);
-	}
+	int r = json_object_get_type(arr) == json_type_array
+		    ? (json_object_array_add)(arr, val)
+		    : -1;
+	if (r != 0)
+		orphan(val);
 	return r;
 }
 
@@ -220,8 +240,10 @@ void cli_incomplete(const struct opts *o, exq_status st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(o, fmt, ap);
 	va_end(ap);
-	if (st == EXQ_NOMEM)
+	if (st == EXQ_NOMEM) {
 		set_nomem(NULL);
+		run.nomem_said = 1;
+	}
 }
 
 int cli_exit_open(exq_status st)
@@ -290,8 +312,10 @@ int cli_fail(const struct opts *o, int code, exq_status st, const char *fmt,
 	va_end(ap);
 	cli_msg(o, "%s", msg);
 	run.status = st;
-	if (st == EXQ_NOMEM || code == EXIT_NOMEM)
+	if (st == EXQ_NOMEM || code == EXIT_NOMEM) {
 		set_nomem(msg);
+		run.nomem_said = 1;
+	}
 	if (o->json) {
 		if (!run.doc)
 			run.doc = cli_doc(o->command ? o->command : "exq");
@@ -465,7 +489,7 @@ void cli_run_begin(const struct opts *o)
 	run.doc = NULL;
 	run.status = EXQ_OK;
 	run.output_failed = 0;
-	run.nomem = 0;
+	run.nomem = run.nomem_said = 0;
 	run.nomem_msg[0] = '\0';
 }
 
@@ -554,7 +578,9 @@ int cli_run_end(const struct opts *o, int code)
 {
 	if (run.nomem && !o->json) {
 		/* text output stops where memory ran out */
-		cli_msg(o, "out of memory: the output is incomplete");
+		if (!run.nomem_said)
+			cli_msg(o, "out of memory (NOMEM): the output is "
+				   "incomplete");
 		code = EXIT_NOMEM;
 	} else if (o->expect && run.nomem) {
 		cli_msg(o, "--expect: out of memory: nothing compared");
@@ -580,7 +606,7 @@ int cli_run_end(const struct opts *o, int code)
 		finish_doc(o, code);
 		text = run.nomem ? NULL : cli_json_text(run.doc, o->jsonl, &len);
 		if (!text) {
-			if (!run.nomem_msg[0]) /* not said yet */
+			if (!run.nomem_said)
 				cli_msg(o, "out of memory building the JSON "
 					   "document (NOMEM)");
 			set_nomem("out of memory building the JSON document");
@@ -607,6 +633,7 @@ int cli_run_end(const struct opts *o, int code)
 		code = EXIT_OUTPUT;
 	json_object_put(run.doc);
 	run.doc = NULL;
+	free_orphans();
 	return code;
 }
 

@@ -48,6 +48,7 @@ struct eval {
 	uint8_t page[EXQ__PAGE_SIZE];
 	uint64_t samples[512]; /* lower tables to sample (PFNs), bounded */
 	size_t nsamples;
+	int nomem; /* a walk ran out of memory: the evaluation says NOMEM */
 };
 
 static exq_status eval_read(struct eval *ev, uint64_t pfn)
@@ -137,11 +138,14 @@ static exq_status sample_tables(struct eval *ev, unsigned esize)
 }
 
 /* The self-map VA must translate to the table it names. */
-static int selfmap_va_ok(exq_image *img, exq_paging paging, uint64_t dtb,
+static int selfmap_va_ok(struct eval *ev, exq_paging paging, uint64_t dtb,
 			 uint64_t va, uint64_t want_pfn)
 {
 	exq_xlat x;
-	if (exq__walk(img, paging, dtb, va, &x) != EXQ_OK)
+	exq_status st = exq__walk(ev->img, paging, dtb, va, &x);
+	if (st == EXQ_NOMEM)
+		ev->nomem = 1;
+	if (st != EXQ_OK)
 		return 0;
 	return (x.pa >> 12) == want_pfn;
 }
@@ -182,7 +186,7 @@ static exq_status eval_pae(struct eval *ev)
 	}
 	for (k = 0; k < 4; k++)
 		if ((pdpte[k] & E_P) &&
-		    !selfmap_va_ok(ev->img, EXQ_PAGING_PAE, c->dtb,
+		    !selfmap_va_ok(ev, EXQ_PAGING_PAE, c->dtb,
 				   0xC0600000ull + 0x1000ull * k,
 				   (pdpte[k] & PFN64) >> 12))
 			vaok = 0;
@@ -202,7 +206,7 @@ static exq_status eval_x86(struct eval *ev)
 	if ((self & E_P) && (self & PFN32) == c->dtb)
 		c->evidence |= EXQ_DTB_EV_SELFMAP;
 	count_table(ev, 4, 0x200, 0x400, 0x300, 0x301, 0x400000);
-	if (selfmap_va_ok(ev->img, EXQ_PAGING_X86, c->dtb, 0xC0300000ull,
+	if (selfmap_va_ok(ev, EXQ_PAGING_X86, c->dtb, 0xC0300000ull,
 			  c->dtb >> 12))
 		c->evidence |= EXQ_DTB_EV_SELFMAP_VA;
 	return sample_tables(ev, 4);
@@ -251,7 +255,7 @@ static exq_status eval_x64(struct eval *ev)
 			return st;
 		count_table(ev, 8, 0, 512, 0, 0, 0x40000000);
 	}
-	if (self && selfmap_va_ok(ev->img, EXQ_PAGING_X64, c->dtb,
+	if (self && selfmap_va_ok(ev, EXQ_PAGING_X64, c->dtb,
 				  x64_self_va(self), c->dtb >> 12))
 		c->evidence |= EXQ_DTB_EV_SELFMAP_VA;
 	return sample_tables(ev, 8);
@@ -332,6 +336,10 @@ exq_status exq__dtb_evaluate(exq_image *img, exq_paging paging, uint64_t dtb,
 	st = paging == EXQ_PAGING_PAE	? eval_pae(ev)
 	     : paging == EXQ_PAGING_X86 ? eval_x86(ev)
 					: eval_x64(ev);
+	if (ev->nomem)
+		st = exq__err_set(&img->err, EXQ_NOMEM,
+				  "out of memory testing DTB 0x%llx",
+				  (unsigned long long)c->dtb);
 	free(ev);
 	if (st == EXQ_NODATA) {
 		reject(c, "a kernel page table is not in the image");

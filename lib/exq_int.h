@@ -215,6 +215,10 @@ exq_status exq__windmp_header_facts(exq_image *img, const uint8_t *h,
 /* Small direct-mapped cache of physical pages (page-table walks read the
  * same few pages over and over). */
 #define EXQ__PCACHE_SLOTS 1024 /* 4 MiB, touched only as slots fill */
+#define EXQ__PCACHE_MIN 16     /* the fallback when 4 MiB is not there */
+/* The page cache, allocated on first use (exq__page_ref, exq__read_page):
+ * NULL when not even EXQ__PCACHE_MIN slots could be. */
+struct exq__pcache_slot *exq__pcache(exq_image *img);
 struct exq__pcache_slot {
 	uint64_t pfn;
 	int valid;
@@ -244,6 +248,8 @@ struct exq_image {
 	size_t nwarnings;
 	size_t warnings_dropped;
 	struct exq__pcache_slot *pcache; /* lazily allocated */
+	uint64_t pcache_mask; /* slots - 1: EXQ__PCACHE_SLOTS, or
+				 EXQ__PCACHE_MIN when memory is short */
 	exq_image_progress_fn progress; /* exq_image_set_progress */
 	void *progress_arg;
 	uint64_t max_scan; /* exq_image_set_max_scan; 0: no bound */
@@ -305,7 +311,7 @@ static inline exq_status exq__page_ref_hot(exq_image *img, uint64_t pfn,
 		}
 	} else if (img->pcache) {
 		const struct exq__pcache_slot *sl =
-			&img->pcache[pfn % EXQ__PCACHE_SLOTS];
+			&img->pcache[pfn & img->pcache_mask];
 		if (sl->valid && sl->pfn == pfn) {
 			*page = sl->data;
 			return EXQ_OK;

@@ -380,13 +380,10 @@ exq_status exq__page_ref(exq_image *img, uint64_t pfn, const uint8_t **page)
 			return EXQ_OK;
 		}
 	}
-	if (!img->pcache) {
-		img->pcache = calloc(EXQ__PCACHE_SLOTS, sizeof(*img->pcache));
-		if (!img->pcache)
-			return exq__err_set(&img->err, EXQ_NOMEM,
-					    "out of memory for the page cache");
-	}
-	slot = &img->pcache[pfn % EXQ__PCACHE_SLOTS];
+	if (!exq__pcache(img))
+		return exq__err_set(&img->err, EXQ_NOMEM,
+				    "out of memory for the page cache");
+	slot = &img->pcache[pfn & img->pcache_mask];
 	if (!slot->valid || slot->pfn != pfn) {
 		slot->valid = 0;
 		st = img->fmt->read_page(img, pfn, slot->data);
@@ -399,16 +396,26 @@ exq_status exq__page_ref(exq_image *img, uint64_t pfn, const uint8_t **page)
 	return EXQ_OK;
 }
 
+struct exq__pcache_slot *exq__pcache(exq_image *img)
+{
+	if (!img->pcache) {
+		size_t n = EXQ__PCACHE_SLOTS;
+		img->pcache = calloc(n, sizeof(*img->pcache));
+		if (!img->pcache) /* a small cache is slower, not wrong */
+			img->pcache = calloc(n = EXQ__PCACHE_MIN,
+					     sizeof(*img->pcache));
+		img->pcache_mask = img->pcache ? n - 1 : 0;
+	}
+	return img->pcache;
+}
+
 exq_status exq__read_page(exq_image *img, uint64_t pfn, void *page)
 {
 	struct exq__pcache_slot *slot;
 	exq_status st;
-	if (!img->pcache) {
-		img->pcache = calloc(EXQ__PCACHE_SLOTS, sizeof(*img->pcache));
-		if (!img->pcache)
-			return img->fmt->read_page(img, pfn, page);
-	}
-	slot = &img->pcache[pfn % EXQ__PCACHE_SLOTS];
+	if (!exq__pcache(img)) /* the page is still read, uncached */
+		return img->fmt->read_page(img, pfn, page);
+	slot = &img->pcache[pfn & img->pcache_mask];
 	if (slot->valid && slot->pfn == pfn) {
 		memcpy(page, slot->data, EXQ__PAGE_SIZE);
 		return EXQ_OK;

@@ -7,6 +7,8 @@
 # — copy it to tests/fuzz/regress/TARGET/ with the fix. Prints one summary
 # line per target (executions, coverage) and fails when any target did.
 #   sh tests/fuzz/run.sh SECONDS [TARGET...]
+# FUZZ_TIMEOUT: seconds one input may take (10; more for a fuzzer run at
+# low priority beside other work, whose inputs can wait that long).
 set -u
 T=${1:-60}
 shift
@@ -24,7 +26,7 @@ for t in "$@"; do
 	queues) maxlen=32768 ;;
 	*) maxlen=16384 ;;
 	esac
-	"$bin" -max_total_time="$T" -timeout=10 -rss_limit_mb=2048 \
+	"$bin" -max_total_time="$T" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 \
 		-max_len="$maxlen" -print_final_stats=1 \
 		-artifact_prefix="$B/artifacts/$t/" \
 		"$B/corpus/$t" "tests/fuzz/corpus/$t" > "$B/fuzz-$t.log" 2>&1

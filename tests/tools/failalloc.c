@@ -8,6 +8,8 @@
  *                          (NULL, errno ENOMEM); 0 or unset: none fails
  *   EXQ_FAILALLOC_COUNT=F  at exit, write the number of allocations made
  *                          to the file F (the test's sweep bound)
+ *   EXQ_FAILALLOC_OVER=B  every allocation of more than B bytes fails
+ *                          (what `ulimit -v` does to mmap-sized blocks)
  *   EXQ_FAILALLOC_BT=1     print the stack of the first failing call on
  *                          stderr (to find the caller that lost it)
  *
@@ -31,7 +33,7 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 
-static unsigned long calls, fail_at;
+static unsigned long calls, fail_at, fail_over;
 static int inited, bt;
 
 static void init(void)
@@ -43,15 +45,17 @@ static void init(void)
 	s = getenv("EXQ_FAILALLOC_AT");
 	fail_at = s ? strtoul(s, NULL, 10) : 0;
 	bt = getenv("EXQ_FAILALLOC_BT") != NULL;
+	s = getenv("EXQ_FAILALLOC_OVER");
+	fail_over = s ? strtoul(s, NULL, 10) : 0;
 }
 
-/* 1 when this allocation must fail */
-static int fails(void)
+/* 1 when this allocation (of n bytes) must fail */
+static int fails(size_t n)
 {
 	init();
 	calls++;
-	if (fail_at && calls >= fail_at) {
-		if (bt && calls == fail_at) {
+	if ((fail_at && calls >= fail_at) || (fail_over && n > fail_over)) {
+		if (bt && (calls == fail_at || fail_over)) {
 			void *f[24];
 			/* the unwinder is loaded already (see below) */
 			backtrace_symbols_fd(f, backtrace(f, 24), 2);
@@ -64,19 +68,20 @@ static int fails(void)
 
 void *malloc(size_t n)
 {
-	return fails() ? NULL : __libc_malloc(n);
+	return fails(n) ? NULL : __libc_malloc(n);
 }
 
 void *calloc(size_t a, size_t b)
 {
-	return fails() ? NULL : __libc_calloc(a, b);
+	return fails(b && a > SIZE_MAX / b ? SIZE_MAX : a * b) ? NULL
+							 : __libc_calloc(a, b);
 }
 
 void *realloc(void *p, size_t n)
 {
 	if (p && n == 0)
 		return __libc_realloc(p, n); /* a free, not an allocation */
-	return fails() ? NULL : __libc_realloc(p, n);
+	return fails(n) ? NULL : __libc_realloc(p, n);
 }
 
 void *reallocarray(void *p, size_t a, size_t b)
@@ -109,7 +114,7 @@ char *strndup(const char *s, size_t max)
 int posix_memalign(void **out, size_t align, size_t n)
 {
 	void *p;
-	if (fails())
+	if (fails(n))
 		return ENOMEM;
 	p = __libc_memalign(align, n);
 	if (!p)
@@ -120,7 +125,7 @@ int posix_memalign(void **out, size_t align, size_t n)
 
 void *aligned_alloc(size_t align, size_t n)
 {
-	return fails() ? NULL : __libc_memalign(align, n);
+	return fails(n) ? NULL : __libc_memalign(align, n);
 }
 
 /* backtrace() loads libgcc_s on its first call, which allocates: do it
