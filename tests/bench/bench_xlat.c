@@ -13,7 +13,10 @@
  * Each rate is the median of 5 runs; every result is checked against the
  * generator's mapping. Prints one line per case: "MODE CASE RATE M/s".
  */
+/* tlib_pt.c needs the dump builders, and they the world builder */
 #include "../unit/tlib_dump.c"
+#include "../unit/tlib_win.c"
+#include "../unit/tlib_win_queues.c"
 #include "../unit/tlib_pt.c"
 
 #include <stdio.h>
