@@ -350,10 +350,12 @@ exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 		     uint64_t va, exq_xlat *out);
 
 /* --- vspace TLB: test and bench knobs (xlat.c). _flush empties the TLB
- * (the next lookup of every page walks); _stats: lookups served from it
- * and walks done on its behalf since the vspace was made (a walk that
- * failed counts as a miss too). */
+ * (the next lookup of every page walks); _off(vs, 1) empties it and stops
+ * filling it (every lookup misses and walks; 0 fills again); _stats:
+ * lookups served from it and walks done on its behalf since the vspace
+ * was made (a walk that failed counts as a miss too). */
 void exq__vspace_tlb_flush(exq_vspace *vs);
+void exq__vspace_tlb_off(exq_vspace *vs, int off);
 void exq__vspace_tlb_stats(const exq_vspace *vs, uint64_t *hits,
 			   uint64_t *misses);
 /* --- end of TLB knobs. */

@@ -22,6 +22,10 @@
 #define E_TRANS 0x800ull
 #define E_NX (1ull << 63)
 #define E_HWFLAGS 0x7Eull /* R/W U/S PWT PCD A D: same bits as EXQ_XF_* */
+_Static_assert(EXQ_XF_WRITE == 0x2 && EXQ_XF_USER == 0x4 &&
+		   EXQ_XF_WRITETHROUGH == 0x8 && EXQ_XF_CACHEDISABLE == 0x10 &&
+		   EXQ_XF_ACCESSED == 0x20 && EXQ_XF_DIRTY == 0x40,
+	       "E_HWFLAGS are the entries' own bits");
 #define PFN32 0xFFFFF000ull
 #define PFN64 0x000FFFFFFFFFF000ull
 
@@ -34,6 +38,7 @@ struct mode {
 	uint64_t large[EXQ_XLAT_MAX_LEVELS]; /* PS page size, 0: no PS */
 };
 
+/* walk_lean names the rows by index: keep the order x86, PAE, x64. */
 static const struct mode modes[] = {
     {EXQ_PAGING_X86,
      2,
@@ -313,8 +318,10 @@ exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 #define TLB_SHIFT_AT 52		     /* val: log2(page size) - 12 */
 #if defined(__GNUC__)
 #define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define NOINLINE
+#define ALWAYS_INLINE inline
 #endif
 struct tlb_ent {
 	uint64_t tag; /* VA of the 4 KiB page | 1; 0: empty */
@@ -329,6 +336,7 @@ struct exq_vspace {
 	const char *dtb_source;
 	uint64_t gen; /* img->gen the TLB was filled under */
 	uint64_t hits, misses;
+	int no_fill; /* exq__vspace_tlb_off: every lookup misses */
 	struct tlb_ent tlb[TLB_SETS * TLB_WAYS];
 };
 
@@ -342,6 +350,12 @@ void exq__vspace_tlb_flush(exq_vspace *vs)
 {
 	memset(vs->tlb, 0, sizeof(vs->tlb));
 	vs->gen = vs->img->gen;
+}
+
+void exq__vspace_tlb_off(exq_vspace *vs, int off)
+{
+	exq__vspace_tlb_flush(vs);
+	vs->no_fill = off;
 }
 
 void exq__vspace_tlb_stats(const exq_vspace *vs, uint64_t *hits,
@@ -375,6 +389,8 @@ static void tlb_fill(exq_vspace *vs, uint64_t va, uint64_t val)
 {
 	struct tlb_ent *s =
 	    &vs->tlb[((va >> EXQ__PAGE_SHIFT) & (TLB_SETS - 1)) * TLB_WAYS];
+	if (vs->no_fill)
+		return;
 	s[1] = s[0];
 	s[0].tag = (va & ~(uint64_t)(EXQ__PAGE_SIZE - 1)) | 1;
 	s[0].val = val;
@@ -393,13 +409,18 @@ static uint64_t tlb_val(uint64_t pa, uint64_t size, uint32_t flags)
 /* The walk behind the TLB: walk_level's decoding, without recording the
  * levels. Returns the TLB value of va, or 0 when the walk does not end in
  * a translation (the caller then walks with exq__walk, which says why:
- * failures pay twice, translations once). */
-static uint64_t walk_lean(exq_vspace *vs, uint64_t va)
+ * failures pay twice, translations once). W/U are ANDed and NX ORed over
+ * the raw entries (the EXQ_XF_WRITE/_USER bits are the entries' own), and
+ * only the last entry is decoded. Inlined once per mode (walk_lean), so
+ * that each copy has its geometry as constants. */
+static ALWAYS_INLINE uint64_t walk_lean_mode(exq_image *img,
+					     const struct mode *m,
+					     uint64_t dtb, uint64_t va)
 {
-	const struct mode *m = vs->m;
-	uint64_t table = vs->dtb, mask = pfn_mask(m), e, base, size;
-	uint32_t upper = EXQ_XF_WRITE | EXQ_XF_USER, f;
-	unsigned lvl, last = m->levels - 1;
+	uint64_t table = dtb, mask = pfn_mask(m), e = 0, base, size;
+	uint64_t all = ~0ull, any = 0;
+	uint32_t upper;
+	unsigned lvl;
 	const uint8_t *page;
 	if (!va_ok(m, va))
 		return 0;
@@ -407,33 +428,52 @@ static uint64_t walk_lean(exq_vspace *vs, uint64_t va)
 		uint64_t epa =
 		    table + ((va >> m->shift[lvl]) & ((1u << m->bits[lvl]) - 1)) *
 				m->esize;
-		if (exq__page_ref_hot(vs->img, epa >> EXQ__PAGE_SHIFT, &page) !=
+		if (exq__page_ref_hot(img, epa >> EXQ__PAGE_SHIFT, &page) !=
 		    EXQ_OK)
 			return 0;
 		page += epa & (EXQ__PAGE_SIZE - 1);
 		e = m->esize == 8 ? exq__le64(page) : exq__le32(page);
-		f = entry_flags(m, lvl, e);
-		if (!(e & E_P)) {
-			if (!(f & EXQ_XF_TRANSITION))
+		if (!(e & E_P)) { /* a transition PTE, or no translation */
+			if (lvl + 1 < m->levels ||
+			    (e & (E_PROTO | E_TRANS)) != E_TRANS)
 				return 0;
 			base = e & mask;
 			size = EXQ__PAGE_SIZE;
 			break;
 		}
-		upper = accumulate(m, lvl, f, upper);
-		if (f & EXQ_XF_LARGE) {
+		if (!(m->paging == EXQ_PAGING_PAE && lvl == 0)) {
+			all &= e;
+			any |= e;
+		}
+		if (m->large[lvl] && (e & E_PS)) {
 			size = m->large[lvl];
 			base = large_base(m, e, size);
 			break;
 		}
-		if (lvl == last) {
+		if (lvl + 1 == m->levels) {
 			base = e & mask;
 			size = EXQ__PAGE_SIZE;
 			break;
 		}
 		table = e & mask;
 	}
-	return tlb_val(base | (va & (size - 1)), size, mapping_flags(f, upper));
+	upper = (uint32_t)(all & (EXQ_XF_WRITE | EXQ_XF_USER));
+	if (m->esize == 8 && (any & E_NX))
+		upper |= EXQ_XF_NX;
+	return tlb_val(base | (va & (size - 1)), size,
+		       mapping_flags(entry_flags(m, lvl, e), upper));
+}
+
+static uint64_t walk_lean(exq_vspace *vs, uint64_t va)
+{
+	switch (vs->paging) { /* modes[]: x86, PAE, x64 */
+	case EXQ_PAGING_PAE:
+		return walk_lean_mode(vs->img, &modes[1], vs->dtb, va);
+	case EXQ_PAGING_X64:
+		return walk_lean_mode(vs->img, &modes[2], vs->dtb, va);
+	default:
+		return walk_lean_mode(vs->img, &modes[0], vs->dtb, va);
+	}
 }
 
 /* translate() on a TLB miss: walk, and fill the TLB. Kept out of line so
