@@ -238,6 +238,8 @@ help:
 $(BUILD)/tools/mkwin: $(wildcard tests/unit/tlib_win*.c tests/unit/tlib_win*.h)
 # mkbad (the malformed-input corpus) includes it and the dump builders.
 $(BUILD)/tools/mkbad: $(wildcard tests/unit/tlib_win*.c tests/unit/tlib_win*.h) tests/unit/tlib_dump.c
+# bench_xlat includes the page-table builder and, for it, the dump builders.
+$(BUILD)/bench/bench_xlat: $(wildcard tests/unit/tlib*.c tests/unit/tlib*.h)
 
 # ------------------------------------------------------------ fuzzing
 # `make fuzz FUZZ_TIME=s [FUZZ_TARGETS="open pe"]`: clang-14 + libFuzzer,

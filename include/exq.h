@@ -305,8 +305,10 @@ EXQ_API uint64_t exq_vspace_dtb(const exq_vspace *vs);
 EXQ_API const char *exq_vspace_dtb_source(const exq_vspace *vs);
 EXQ_API exq_image *exq_vspace_image(const exq_vspace *vs);
 
-/* Translate one virtual address by walking the page tables (no TLB).
- * EXQ_OK: out->pa etc. are set. EXQ_NOTPRESENT: an entry is not present;
+/* Translate one virtual address by walking the page tables, reporting
+ * every entry read (for display: `exq vtop`). Always walks: it neither
+ * reads nor fills the TLB (exq_vtop_pa is the fast path, and its answers
+ * are this walk's). EXQ_OK: out->pa etc. are set. EXQ_NOTPRESENT: an entry is not present;
  * EXQ_NODATA: a page-table page is not in the image; EXQ_INVALID: the VA
  * is outside the mode's address space (above 4 GiB for x86/PAE,
  * non-canonical for x64). Exception to the output rule: on NOTPRESENT
@@ -315,7 +317,22 @@ EXQ_API exq_image *exq_vspace_image(const exq_vspace *vs);
  * the level and entry ("PDE[0x1f2] = 0x0 not present"). */
 EXQ_API exq_status exq_vtop(exq_vspace *vs, uint64_t va, exq_xlat *out);
 
-/* Read virtual memory through a small software TLB. Reads may cross pages
+/* Translate one virtual address through the vspace's software TLB: where
+ * va lands, without the chain of entries. On EXQ_OK *pa is the physical
+ * address of va, and *page_size and *flags (each may be NULL) are what
+ * exq_vtop would put in out->page_size and out->flags. Failures are
+ * exq_vtop's (NOTPRESENT, NODATA, INVALID, with the same message on the
+ * image); then nothing is written. The TLB: one per vspace, fixed in size
+ * (64 Ki entries of one 4 KiB page each, 1 MiB, allocated with the
+ * vspace), 2-way set-associative, filled only by walks that translated
+ * (a failure is walked again on every call); no allocation per call. Its
+ * entries stay right because nothing they depend on changes: the vspace's
+ * paging mode and DTB are fixed, an open image is immutable, and
+ * re-opening the image empties the TLB. exq_read_virt shares it. */
+EXQ_API exq_status exq_vtop_pa(exq_vspace *vs, uint64_t va, uint64_t *pa,
+			       uint64_t *page_size, uint32_t *flags);
+
+/* Read virtual memory through the vspace's software TLB (exq_vtop_pa). Reads may cross pages
  * that map to non-adjacent physical pages. On EXQ_OK all len bytes were
  * read; otherwise *done (if non-NULL) holds the number of leading bytes
  * read, and the status and the image's message say why the rest was not

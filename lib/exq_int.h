@@ -254,6 +254,10 @@ struct exq_image {
 	void *progress_arg;
 	uint64_t max_scan; /* exq_image_set_max_scan; 0: no bound */
 	int dtb_checked; /* the named DTB was tested (dtb.c) */
+	/* Bumped whenever what the image holds may change (every open and
+	 * close): a vspace drops its TLB when this differs from the value it
+	 * was filled under (xlat.c). */
+	uint64_t gen;
 	/* The last full DTB scan that chose nothing (dtb.c), so that asking
 	 * again (exq_dtb_scan after exq_vspace_open failed) does not read
 	 * every page twice; scan_modes: the modes it looked for. */
@@ -361,6 +365,17 @@ exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
  * in which the DTB maps kernel space best when the image names none.
  * Writes img->info; an error with a message when no DTB can be had. */
 exq_status exq__dtb_settle(exq_image *img);
+
+/* --- vspace TLB: test and bench knobs (xlat.c). _flush empties the TLB
+ * (the next lookup of every page walks); _off(vs, 1) empties it and stops
+ * filling it (every lookup misses and walks; 0 fills again); _stats:
+ * lookups served from it and walks done on its behalf since the vspace
+ * was made (a walk that failed counts as a miss too). */
+void exq__vspace_tlb_flush(exq_vspace *vs);
+void exq__vspace_tlb_off(exq_vspace *vs, int off);
+void exq__vspace_tlb_stats(const exq_vspace *vs, uint64_t *hits,
+			   uint64_t *misses);
+/* --- end of TLB knobs. */
 
 /* Find a DTB for an image that names none and record it (dtb_source
  * "scan"): the scan of exq_dtb_scan, first over the likely places only

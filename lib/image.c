@@ -43,6 +43,7 @@ static void image_reset(exq_image *img)
 	memset(&img->info, 0, sizeof(img->info));
 	img->dtb_checked = 0;
 	img->open = 0;
+	img->gen++;
 }
 
 void exq_image_free(exq_image *img)

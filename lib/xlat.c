@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Virtual addresses: our own page-table walker with Windows PTE semantics
- * (DESIGN §5), a small software TLB per address space, virtual reads. The
+ * (DESIGN §5), a software TLB per address space, virtual reads. The
  * walker only walks: which DTB and paging mode an image's address space
  * uses is dtb.c's choice (exq__dtb_settle).
  *
@@ -24,6 +24,10 @@
 #define E_TRANS 0x800ull
 #define E_NX (1ull << 63)
 #define E_HWFLAGS 0x7Eull /* R/W U/S PWT PCD A D: same bits as EXQ_XF_* */
+_Static_assert(EXQ_XF_WRITE == 0x2 && EXQ_XF_USER == 0x4 &&
+		   EXQ_XF_WRITETHROUGH == 0x8 && EXQ_XF_CACHEDISABLE == 0x10 &&
+		   EXQ_XF_ACCESSED == 0x20 && EXQ_XF_DIRTY == 0x40,
+	       "E_HWFLAGS are the entries' own bits");
 #define PFN32 0xFFFFF000ull
 #define PFN64 0x000FFFFFFFFFF000ull
 
@@ -36,6 +40,7 @@ struct mode {
 	uint64_t large[EXQ_XLAT_MAX_LEVELS]; /* PS page size, 0: no PS */
 };
 
+/* walk_lean names the rows by index: keep the order x86, PAE, x64. */
 static const struct mode modes[] = {
     {EXQ_PAGING_X86,
      2,
@@ -109,23 +114,27 @@ static uint64_t large_base(const struct mode *m, uint64_t e, uint64_t size)
 	return e & PFN64 & ~(size - 1);
 }
 
+/* True when va lies in the mode's address space. */
+static int va_ok(const struct mode *m, uint64_t va)
+{
+	if (m->paging != EXQ_PAGING_X64)
+		return va <= 0xFFFFFFFFull;
+	return (va >> 47) == 0 || (va >> 47) == 0x1FFFFull;
+}
+
 static exq_status check_va(exq_image *img, const struct mode *m, uint64_t va)
 {
-	if (m->paging != EXQ_PAGING_X64) {
-		if (va > 0xFFFFFFFFull)
-			return exq__err_set(&img->err, EXQ_INVALID,
-					    "VA 0x%llx is above 4 GiB: not an "
-					    "address in %s paging",
-					    (unsigned long long)va,
-					    exq_paging_name(m->paging));
+	if (va_ok(m, va))
 		return EXQ_OK;
-	}
-	if ((va >> 47) != 0 && (va >> 47) != 0x1FFFFull)
+	if (m->paging != EXQ_PAGING_X64)
 		return exq__err_set(&img->err, EXQ_INVALID,
-				    "VA 0x%llx is not canonical (bits 63..47 "
-				    "differ)",
-				    (unsigned long long)va);
-	return EXQ_OK;
+				    "VA 0x%llx is above 4 GiB: not an "
+				    "address in %s paging",
+				    (unsigned long long)va,
+				    exq_paging_name(m->paging));
+	return exq__err_set(&img->err, EXQ_INVALID,
+			    "VA 0x%llx is not canonical (bits 63..47 differ)",
+			    (unsigned long long)va);
 }
 
 /* Read the entry at epa (esize bytes): in place in the page cache. */
@@ -184,23 +193,37 @@ static exq_status not_present(exq_image *img, const exq_xlat *x,
 			    (unsigned long long)L->entry, why);
 }
 
+/* Flags of a whole translation from the flags of the entry that ended it
+ * (leaf) and those accumulated above it (upper). */
+static uint32_t mapping_flags(uint32_t leaf, uint32_t upper)
+{
+	uint32_t f;
+	if (leaf & EXQ_XF_TRANSITION)
+		return EXQ_XF_TRANSITION | (upper & EXQ_XF_NX);
+	f = EXQ_XF_PRESENT |
+	    (leaf & (EXQ_XF_LARGE | EXQ_XF_GLOBAL | EXQ_XF_ACCESSED |
+		     EXQ_XF_DIRTY | EXQ_XF_WRITETHROUGH | EXQ_XF_CACHEDISABLE));
+	f |= upper & leaf & (EXQ_XF_WRITE | EXQ_XF_USER);
+	return f | ((upper | leaf) & EXQ_XF_NX);
+}
+
+/* W/U are ANDed over the levels, NX ORed (PAE PDPTEs carry neither). */
+static uint32_t accumulate(const struct mode *m, unsigned lvl, uint32_t f,
+			   uint32_t upper)
+{
+	if (m->paging == EXQ_PAGING_PAE && lvl == 0)
+		return upper;
+	upper &= f | ~(EXQ_XF_WRITE | EXQ_XF_USER);
+	return upper | (f & EXQ_XF_NX);
+}
+
 /* Fill the result of a successful walk ending at level L. */
 static void finish(exq_xlat *x, const exq_xlat_level *L, uint64_t base,
 		   uint64_t size, uint32_t upper)
 {
-	uint32_t leaf = L->flags;
 	x->page_size = size;
 	x->pa = base | (x->va & (size - 1));
-	if (leaf & EXQ_XF_TRANSITION) {
-		x->flags = EXQ_XF_TRANSITION | (upper & EXQ_XF_NX);
-		return;
-	}
-	x->flags =
-	    EXQ_XF_PRESENT |
-	    (leaf & (EXQ_XF_LARGE | EXQ_XF_GLOBAL | EXQ_XF_ACCESSED |
-		     EXQ_XF_DIRTY | EXQ_XF_WRITETHROUGH | EXQ_XF_CACHEDISABLE));
-	x->flags |= (upper & leaf & (EXQ_XF_WRITE | EXQ_XF_USER));
-	x->flags |= ((upper | leaf) & EXQ_XF_NX);
+	x->flags = mapping_flags(L->flags, upper);
 }
 
 /* One level of a walk: read and decode the entry for out->va in the
@@ -232,10 +255,7 @@ static exq_status walk_level(exq_image *img, const struct mode *m,
 		finish(out, L, e & pfn_mask(m), EXQ__PAGE_SIZE, *upper);
 		return EXQ_OK;
 	}
-	if (!(m->paging == EXQ_PAGING_PAE && lvl == 0)) {
-		*upper &= L->flags | ~(EXQ_XF_WRITE | EXQ_XF_USER);
-		*upper |= L->flags & EXQ_XF_NX;
-	}
+	*upper = accumulate(m, lvl, L->flags, *upper);
 	if (L->flags & EXQ_XF_LARGE) {
 		finish(out, L, large_base(m, e, m->large[lvl]), m->large[lvl],
 		       *upper);
@@ -282,22 +302,215 @@ exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 
 /* ------------------------------------------------------------ vspace */
 
-/* Software TLB: direct-mapped on the VA page number; holds successful
- * translations only (a page that was not present may be asked again). */
-#define TLB_SLOTS 256
-struct tlb_slot {
-	uint64_t tag; /* VA page number + 1; 0 = empty */
-	uint64_t ppn;
-	uint32_t flags;
+/* Software TLB, per vspace: 2-way set-associative on the 4 KiB VA page
+ * (set = low bits of the page number; LRU within a set), TLB_SETS * 2
+ * entries of 16 bytes = 1 MiB, allocated with the vspace (calloc: pages
+ * are touched only as sets fill) and never per call. An entry of a large
+ * page maps only its 4 KiB page. It holds successful translations only:
+ * a failure is walked again each time (it says why, and caching it
+ * would save nothing on the paths that matter). Nothing can change an
+ * entry's answer while it is held: paging mode and DTB are fixed for the
+ * vspace's life, the image is immutable while open (exq_image_open_mem's
+ * contract), and re-opening the image bumps img->gen, which empties the
+ * TLB on the next lookup. */
+#define TLB_SETS 32768u
+#define TLB_WAYS 2u
+#define TLB_PA 0x000FFFFFFFFFF000ull /* val: PA of the 4 KiB page */
+#define TLB_FLAGS 0xFFFull	     /* val: EXQ_XF_* of the mapping */
+#define TLB_SHIFT_AT 52		     /* val: log2(page size) - 12 */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define NOINLINE
+#define ALWAYS_INLINE inline
+#endif
+struct tlb_ent {
+	uint64_t tag; /* VA of the 4 KiB page | 1; 0: empty */
+	uint64_t val;
 };
 
 struct exq_vspace {
 	exq_image *img;
+	const struct mode *m;
 	exq_paging paging;
 	uint64_t dtb;
 	const char *dtb_source;
-	struct tlb_slot tlb[TLB_SLOTS];
+	uint64_t gen; /* img->gen the TLB was filled under */
+	uint64_t hits, misses;
+	int no_fill; /* exq__vspace_tlb_off: every lookup misses */
+	struct tlb_ent tlb[TLB_SETS * TLB_WAYS];
 };
+
+_Static_assert((EXQ_XF_PRESENT | EXQ_XF_WRITE | EXQ_XF_USER |
+		EXQ_XF_WRITETHROUGH | EXQ_XF_CACHEDISABLE | EXQ_XF_ACCESSED |
+		EXQ_XF_DIRTY | EXQ_XF_LARGE | EXQ_XF_GLOBAL |
+		EXQ_XF_TRANSITION | EXQ_XF_PROTOTYPE | EXQ_XF_NX) <= TLB_FLAGS,
+	       "every mapping flag fits in a TLB entry beside the PA");
+
+void exq__vspace_tlb_flush(exq_vspace *vs)
+{
+	memset(vs->tlb, 0, sizeof(vs->tlb));
+	vs->gen = vs->img->gen;
+}
+
+void exq__vspace_tlb_off(exq_vspace *vs, int off)
+{
+	exq__vspace_tlb_flush(vs);
+	vs->no_fill = off;
+}
+
+void exq__vspace_tlb_stats(const exq_vspace *vs, uint64_t *hits,
+			   uint64_t *misses)
+{
+	*hits = vs->hits;
+	*misses = vs->misses;
+}
+
+/* The TLB entry value of va, or 0 when it holds none (a value is never 0:
+ * EXQ_XF_PRESENT or _TRANSITION is always set). */
+static inline uint64_t tlb_find(exq_vspace *vs, uint64_t va)
+{
+	uint64_t tag = (va & ~(uint64_t)(EXQ__PAGE_SIZE - 1)) | 1;
+	struct tlb_ent *s =
+	    &vs->tlb[((va >> EXQ__PAGE_SHIFT) & (TLB_SETS - 1)) * TLB_WAYS];
+	if (vs->gen != vs->img->gen)
+		exq__vspace_tlb_flush(vs);
+	if (s[0].tag == tag)
+		return s[0].val;
+	if (s[1].tag == tag) { /* most recently used first */
+		struct tlb_ent t = s[1];
+		s[1] = s[0];
+		s[0] = t;
+		return t.val;
+	}
+	return 0;
+}
+
+static void tlb_fill(exq_vspace *vs, uint64_t va, uint64_t val)
+{
+	struct tlb_ent *s =
+	    &vs->tlb[((va >> EXQ__PAGE_SHIFT) & (TLB_SETS - 1)) * TLB_WAYS];
+	if (vs->no_fill)
+		return;
+	s[1] = s[0];
+	s[0].tag = (va & ~(uint64_t)(EXQ__PAGE_SIZE - 1)) | 1;
+	s[0].val = val;
+}
+
+/* A TLB entry value for a translation (size: a power of two, 4 KiB to
+ * 1 GiB). */
+static uint64_t tlb_val(uint64_t pa, uint64_t size, uint32_t flags)
+{
+	unsigned sh = 0;
+	while (((uint64_t)EXQ__PAGE_SIZE << sh) < size)
+		sh++;
+	return (pa & TLB_PA) | flags | ((uint64_t)sh << TLB_SHIFT_AT);
+}
+
+/* The walk behind the TLB: walk_level's decoding, without recording the
+ * levels. Returns the TLB value of va, or 0 when the walk does not end in
+ * a translation (the caller then walks with exq__walk, which says why:
+ * failures pay twice, translations once). W/U are ANDed and NX ORed over
+ * the raw entries (the EXQ_XF_WRITE/_USER bits are the entries' own), and
+ * only the last entry is decoded. Inlined once per mode (walk_lean), so
+ * that each copy has its geometry as constants. */
+static ALWAYS_INLINE uint64_t walk_lean_mode(exq_image *img,
+					     const struct mode *m,
+					     uint64_t dtb, uint64_t va)
+{
+	uint64_t table = dtb, mask = pfn_mask(m), e = 0, base, size;
+	uint64_t all = ~0ull, any = 0;
+	uint32_t upper;
+	unsigned lvl;
+	const uint8_t *page;
+	if (!va_ok(m, va))
+		return 0;
+	for (lvl = 0;; lvl++) {
+		uint64_t epa =
+		    table + ((va >> m->shift[lvl]) & ((1u << m->bits[lvl]) - 1)) *
+				m->esize;
+		if (exq__page_ref_hot(img, epa >> EXQ__PAGE_SHIFT, &page) !=
+		    EXQ_OK)
+			return 0;
+		page += epa & (EXQ__PAGE_SIZE - 1);
+		e = m->esize == 8 ? exq__le64(page) : exq__le32(page);
+		if (!(e & E_P)) { /* a transition PTE, or no translation */
+			if (lvl + 1 < m->levels ||
+			    (e & (E_PROTO | E_TRANS)) != E_TRANS)
+				return 0;
+			base = e & mask;
+			size = EXQ__PAGE_SIZE;
+			break;
+		}
+		if (!(m->paging == EXQ_PAGING_PAE && lvl == 0)) {
+			all &= e;
+			any |= e;
+		}
+		if (m->large[lvl] && (e & E_PS)) {
+			size = m->large[lvl];
+			base = large_base(m, e, size);
+			break;
+		}
+		if (lvl + 1 == m->levels) {
+			base = e & mask;
+			size = EXQ__PAGE_SIZE;
+			break;
+		}
+		table = e & mask;
+	}
+	upper = (uint32_t)(all & (EXQ_XF_WRITE | EXQ_XF_USER));
+	if (m->esize == 8 && (any & E_NX))
+		upper |= EXQ_XF_NX;
+	return tlb_val(base | (va & (size - 1)), size,
+		       mapping_flags(entry_flags(m, lvl, e), upper));
+}
+
+static uint64_t walk_lean(exq_vspace *vs, uint64_t va)
+{
+	switch (vs->paging) { /* modes[]: x86, PAE, x64 */
+	case EXQ_PAGING_PAE:
+		return walk_lean_mode(vs->img, &modes[1], vs->dtb, va);
+	case EXQ_PAGING_X64:
+		return walk_lean_mode(vs->img, &modes[2], vs->dtb, va);
+	default:
+		return walk_lean_mode(vs->img, &modes[0], vs->dtb, va);
+	}
+}
+
+/* translate() on a TLB miss: walk, and fill the TLB. Kept out of line so
+ * that the hit path stays small where it is inlined. */
+static NOINLINE uint64_t translate_miss(exq_vspace *vs, uint64_t va,
+				       exq_status *st)
+{
+	uint64_t v;
+	exq_xlat x;
+	vs->misses++;
+	v = walk_lean(vs, va);
+	if (v) {
+		tlb_fill(vs, va, v);
+		return v;
+	}
+	*st = exq__walk(vs->img, vs->paging, vs->dtb, va, &x);
+	if (*st != EXQ_OK)
+		return 0;
+	/* (a page-table page that failed to read just now and read now) */
+	v = tlb_val(x.pa, x.page_size, x.flags);
+	tlb_fill(vs, va, v);
+	return v;
+}
+
+/* The TLB value of va: from the TLB, or walked and filled in. On failure
+ * returns 0 with the status in *st and the message on the image. */
+static inline uint64_t translate(exq_vspace *vs, uint64_t va, exq_status *st)
+{
+	uint64_t v = tlb_find(vs, va);
+	if (v) {
+		vs->hits++;
+		return v;
+	}
+	return translate_miss(vs, va, st);
+}
 
 static exq_status vspace_make(exq_vspace **out, exq_image *img,
 			      exq_paging paging, uint64_t dtb,
@@ -308,9 +521,11 @@ static exq_status vspace_make(exq_vspace **out, exq_image *img,
 		return exq__err_set(&img->err, EXQ_NOMEM,
 				    "out of memory for an address space");
 	vs->img = img;
+	vs->m = mode_of(paging);
 	vs->paging = paging;
 	vs->dtb = exq__dtb_mask(paging, dtb);
 	vs->dtb_source = source;
+	vs->gen = img->gen;
 	*out = vs;
 	return EXQ_OK;
 }
@@ -377,33 +592,29 @@ exq_image *exq_vspace_image(const exq_vspace *vs)
 exq_status exq_vtop(exq_vspace *vs, uint64_t va, exq_xlat *out)
 {
 	exq_xlat x;
-	exq_status st;
 	if (!vs || !out)
 		return EXQ_INVALID;
-	st = exq__walk(vs->img, vs->paging, vs->dtb, va, &x);
-	if (st == EXQ_OK || st == EXQ_NOTPRESENT || st == EXQ_NODATA)
-		*out = x;
-	return st;
+	if (va_ok(vs->m, va)) /* then *out is written whatever happens */
+		return exq__walk(vs->img, vs->paging, vs->dtb, va, out);
+	return exq__walk(vs->img, vs->paging, vs->dtb, va, &x); /* INVALID */
 }
 
-/* VA page → PA page through the TLB. */
-static exq_status xlat_page(exq_vspace *vs, uint64_t va, uint64_t *ppn)
+exq_status exq_vtop_pa(exq_vspace *vs, uint64_t va, uint64_t *pa,
+		       uint64_t *page_size, uint32_t *flags)
 {
-	uint64_t vpn = va >> EXQ__PAGE_SHIFT;
-	struct tlb_slot *s = &vs->tlb[vpn % TLB_SLOTS];
-	exq_xlat x;
-	exq_status st;
-	if (s->tag == vpn + 1) {
-		*ppn = s->ppn;
-		return EXQ_OK;
-	}
-	st = exq__walk(vs->img, vs->paging, vs->dtb, va, &x);
-	if (st != EXQ_OK)
+	exq_status st = EXQ_OK;
+	uint64_t v;
+	if (!vs || !pa)
+		return vs ? exq__err_set(&vs->img->err, EXQ_INVALID, "NULL pa")
+			  : EXQ_INVALID;
+	v = translate(vs, va, &st);
+	if (!v)
 		return st;
-	s->tag = vpn + 1;
-	s->ppn = x.pa >> EXQ__PAGE_SHIFT;
-	s->flags = x.flags;
-	*ppn = s->ppn;
+	*pa = (v & TLB_PA) | (va & (EXQ__PAGE_SIZE - 1));
+	if (page_size)
+		*page_size = (uint64_t)EXQ__PAGE_SIZE << (v >> TLB_SHIFT_AT);
+	if (flags)
+		*flags = (uint32_t)(v & TLB_FLAGS);
 	return EXQ_OK;
 }
 
@@ -421,7 +632,7 @@ exq_status exq_read_virt(exq_vspace *vs, uint64_t va, void *buf, size_t len,
 					 "NULL buffer")
 			  : EXQ_INVALID;
 	while (got < len) {
-		uint64_t cur = va + got, ppn;
+		uint64_t cur = va + got, v, ppn;
 		size_t in = (size_t)(cur & (EXQ__PAGE_SIZE - 1));
 		size_t n = EXQ__PAGE_SIZE - in;
 		if (cur < va) {
@@ -431,9 +642,10 @@ exq_status exq_read_virt(exq_vspace *vs, uint64_t va, void *buf, size_t len,
 		}
 		if (n > len - got)
 			n = len - got;
-		st = xlat_page(vs, cur, &ppn);
-		if (st != EXQ_OK)
+		v = translate(vs, cur, &st);
+		if (!v)
 			break;
+		ppn = (v & TLB_PA) >> EXQ__PAGE_SHIFT;
 		st = exq__page_ref_hot(vs->img, ppn, &page); /* no copy */
 		if (st != EXQ_OK) {
 			if (st == EXQ_NODATA)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_dtb: DTB scan, address-space open and translations over fuzzed
- * physical memory.
+ * physical memory; the TLB's answers are checked against the walk's.
  *
  * Input: an 80-byte control block, then the physical memory:
  *   0      bits 0-1 paging override (0 none, 1 x86, 2 PAE, 3 x64);
@@ -33,12 +33,23 @@ static const uint64_t fixed_vas[] = {
     0x100000000ull,
 };
 
+/* The TLB (exq_vtop_pa, a miss then a hit) answers as the walk. */
 static void translate(exq_vspace *vs, uint64_t va, size_t len)
 {
 	static uint8_t buf[3 * 4096];
 	exq_xlat x;
 	size_t done = 0;
-	exq_vtop(vs, va, &x);
+	exq_status st = exq_vtop(vs, va, &x);
+	int k;
+	for (k = 0; k < 2; k++) {
+		uint64_t pa, size;
+		uint32_t flags;
+		exq_status pst = exq_vtop_pa(vs, va, &pa, &size, &flags);
+		if (pst != st ||
+		    (st == EXQ_OK && (pa != x.pa || size != x.page_size ||
+				      flags != x.flags)))
+			__builtin_trap();
+	}
 	if (len > sizeof(buf))
 		len = sizeof(buf);
 	exq_read_virt(vs, va, buf, len, &done);

@@ -2,8 +2,10 @@
 /* Address translation: table-driven walks over generated page tables for
  * x86, PAE and x64 (present, not present, large, transition, prototype,
  * NX, page-table page missing from the dump), virtual reads across
- * non-adjacent pages, vspace opening, and a differential test against
- * libaddrxlat (the oracle) on random page tables. */
+ * non-adjacent pages, vspace opening, the TLB (exq_vtop_pa and reads
+ * answer as the walk: random tables, aliasing VAs, failures, a re-opened
+ * image), and a differential test against libaddrxlat (the oracle) on
+ * random page tables. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +42,44 @@ static exq_image *open_raw(const struct t_pt *pt)
 	return img;
 }
 
+/* exq_vtop_pa (the TLB) answers for va as exq_vtop (the walk): the same
+ * status; on EXQ_OK the same PA, page size and flags; otherwise the same
+ * message and nothing written. Asked `times` times in a row (a miss, then
+ * hits). */
+static void check_pa(exq_image *img, exq_vspace *vs, uint64_t va,
+		     unsigned times)
+{
+	exq_xlat x;
+	char msg[1024];
+	exq_status st = exq_vtop(vs, va, &x);
+	unsigned k;
+	snprintf(msg, sizeof(msg), "%s", exq_image_error(img));
+	for (k = 0; k < times; k++) {
+		uint64_t pa = 0xbad, size = 0xbad;
+		uint32_t flags = 0xbad;
+		exq_status pst = exq_vtop_pa(vs, va, &pa, &size, &flags);
+		if (pst != st)
+			fail_msg("VA 0x%llx (lookup %u): vtop_pa %s, vtop %s (%s)",
+				 (unsigned long long)va, k, exq_strerror(pst),
+				 exq_strerror(st), msg);
+		if (st == EXQ_OK &&
+		    (pa != x.pa || size != x.page_size || flags != x.flags))
+			fail_msg("VA 0x%llx (lookup %u): vtop_pa PA 0x%llx size "
+				 "0x%llx flags 0x%x, vtop PA 0x%llx size 0x%llx "
+				 "flags 0x%x",
+				 (unsigned long long)va, k, (unsigned long long)pa,
+				 (unsigned long long)size, flags,
+				 (unsigned long long)x.pa,
+				 (unsigned long long)x.page_size, x.flags);
+		if (st != EXQ_OK) {
+			assert_int_equal(pa, 0xbad);
+			assert_int_equal(size, 0xbad);
+			assert_int_equal(flags, 0xbad);
+			assert_string_equal(exq_image_error(img), msg);
+		}
+	}
+}
+
 static void run_cases(exq_image *img, exq_vspace *vs, const struct xcase *c,
 		      size_t n)
 {
@@ -68,6 +108,7 @@ static void run_cases(exq_image *img, exq_vspace *vs, const struct xcase *c,
 			fail_msg("VA 0x%llx: message '%s' lacks '%s'",
 				 (unsigned long long)c[i].va,
 				 exq_image_error(img), c[i].msg);
+		check_pa(img, vs, c[i].va, 3);
 	}
 }
 
@@ -465,6 +506,296 @@ static void open_sources(void **state)
 	t_pt_free(pt);
 }
 
+/* ------------------------------------------------ random page tables */
+
+/* A random entry value that is not present (P clear): zero, garbage,
+ * transition, prototype. */
+static uint64_t rnd_absent(uint64_t *seed, unsigned esize)
+{
+	uint64_t r = t_rand(seed), v;
+	switch (r % 4) {
+	case 0: v = 0; break;
+	case 1: v = (t_rand(seed) & 0xFFFFF000ull) | T_TRANS | (r & 0x3E0); break;
+	case 2: v = t_rand(seed) | T_PROTO; break;
+	default: v = t_rand(seed); break;
+	}
+	v &= ~T_P;
+	return esize == 4 ? v & 0xFFFFFFFFull : v;
+}
+
+/* Random leaf flags: any of the low bits, NX on 8-byte entries. */
+static uint64_t rnd_leaf(uint64_t *seed, const struct t_pt *pt, uint64_t pfn_bits)
+{
+	uint64_t r = t_rand(seed);
+	uint64_t v = (r & 0xFFEull) | T_P | ((t_rand(seed) & ((1ull << pfn_bits) - 1)) << 12);
+	if (pt->esize == 8 && (r & (1ull << 40)))
+		v |= T_NX;
+	return pt->esize == 4 ? v & 0xFFFFFFFFull : v;
+}
+
+/* Random page tables under the root, recording the VA prefix of every
+ * table created (so that random VAs hit populated regions). */
+static void fill_table(struct t_pt *pt, uint64_t table, unsigned lvl,
+		       uint64_t va_base, uint64_t *seed, uint64_t *prefixes,
+		       size_t *np, size_t maxp, unsigned budget)
+{
+	unsigned n = (pt->paging == EXQ_PAGING_PAE && lvl == 0) ? 4 : 4096 / pt->esize;
+	unsigned i, last = lvl + 1 == pt->levels;
+	static const unsigned sh[3][4] = {{22, 12}, {30, 21, 12}, {39, 30, 21, 12}};
+	unsigned m = pt->paging == EXQ_PAGING_X86 ? 0 : pt->paging == EXQ_PAGING_PAE ? 1 : 2;
+	if (*np < maxp)
+		prefixes[(*np)++] = va_base | lvl; /* level in the low bits */
+	for (i = 0; i < n; i++) {
+		uint64_t epa = table + (uint64_t)i * pt->esize, r = t_rand(seed) % 100;
+		uint64_t va = va_base | ((uint64_t)i << sh[m][lvl]);
+		uint64_t lsize = t_pt_large_size(pt, lvl);
+		if (last) {
+			t_pt_put(pt, epa, r < 55 ? rnd_leaf(seed, pt, pt->esize == 4 ? 20 : 36)
+						 : rnd_absent(seed, pt->esize));
+		} else if (r < (lvl == 0 && pt->paging == EXQ_PAGING_PAE ? 85u : budget)) {
+			uint64_t page = pt->next, e;
+			if (page + 4096 > pt->pool_end) {
+				t_pt_put(pt, epa, rnd_absent(seed, pt->esize));
+				continue;
+			}
+			pt->next += 4096;
+			memset(pt->mem + page, 0, 4096);
+			e = page | T_P;
+			if (!(pt->paging == EXQ_PAGING_PAE && lvl == 0))
+				e |= (t_rand(seed) & 0x7E) & ~T_PS;
+			else
+				e |= t_rand(seed) & 0x1E6; /* reserved bits QEMU sets */
+			t_pt_put(pt, epa, e);
+			fill_table(pt, page, lvl + 1, va, seed, prefixes, np, maxp,
+				   budget / 2 + 2);
+		} else if (r >= budget + 15 && r < budget + 17) {
+			/* a table page that is not in memory: NODATA */
+			uint64_t e = ((pt->mem_size + (t_rand(seed) % 4096) * 4096) & 0xFFFFF000ull) | T_P | T_RW;
+			t_pt_put(pt, epa, e);
+			if (*np < maxp)
+				prefixes[(*np)++] = va | (lvl + 1); /* hit it */
+		} else if (lsize && r < budget + 15) {
+			uint64_t e = rnd_leaf(seed, pt, pt->esize == 4 ? 28 : 36) | T_PS;
+			if (pt->esize == 4)
+				e &= ~(1ull << 21); /* reserved in a 4 MiB PDE */
+			t_pt_put(pt, epa, e);
+		} else {
+			uint64_t e = rnd_absent(seed, pt->esize);
+			if (lvl == 0 && pt->paging == EXQ_PAGING_X64)
+				e &= ~T_PS;
+			t_pt_put(pt, epa, e);
+		}
+	}
+}
+
+static uint64_t canon(uint64_t va)
+{
+	return (va & (1ull << 47)) ? va | 0xFFFF000000000000ull : va & 0x0000FFFFFFFFFFFFull;
+}
+
+/* A random VA: mostly inside a populated table (prefix + random bits
+ * below it), sometimes anywhere; a few above 4 GiB (x86/PAE) or
+ * non-canonical (x64). */
+static uint64_t random_va(exq_paging paging, uint64_t *seed,
+			  const uint64_t *prefixes, size_t np)
+{
+	static const unsigned below[3][4] = {{32, 22}, {32, 30, 21}, {48, 39, 30, 21}};
+	unsigned m = paging == EXQ_PAGING_X86 ? 0 : paging == EXQ_PAGING_PAE ? 1 : 2;
+	uint64_t r = t_rand(seed), va;
+	if (r % 8 == 0 || !np) {
+		va = t_rand(seed);
+	} else {
+		uint64_t p = prefixes[(r >> 8) % np];
+		unsigned lvl = (unsigned)(p & 7);
+		va = (p & ~7ull) | (t_rand(seed) & ((1ull << below[m][lvl]) - 1));
+	}
+	if (paging != EXQ_PAGING_X64)
+		return r % 64 ? va & 0xFFFFFFFFull : va;
+	return r % 64 ? canon(va) : va;
+}
+
+/* ------------------------------------------ the TLB (exq_vtop_pa, reads) */
+
+/* On random page tables (present, absent, transition, prototype, large,
+ * tables missing from the image, VAs out of the mode), VAs drawn again
+ * and again from a pool: every answer of exq_vtop_pa, first and repeated,
+ * is the walk's; and most of them came from the TLB. */
+static void tlb_random_mode(exq_paging paging, uint64_t dtb, unsigned budget)
+{
+	struct t_pt *pt = t_pt_new(paging, 32 * MiB, dtb, 0x400000, 32 * MiB);
+	uint64_t seed = 0x7157 + (uint64_t)paging, prefixes[4096], pool[3000];
+	uint64_t hits, misses;
+	size_t np = 0, i;
+	exq_image *img;
+	exq_vspace *vs;
+	fill_table(pt, dtb & ~0x1Full, 0, 0, &seed, prefixes, &np, 4096, budget);
+	for (i = 0; i < 3000; i++)
+		pool[i] = random_va(paging, &seed, prefixes, np);
+	img = open_raw(pt);
+	assert_int_equal(exq_vspace_new(&vs, img, paging, dtb), EXQ_OK);
+	for (i = 0; i < 40000; i++)
+		check_pa(img, vs, pool[t_rand(&seed) % 3000], 1);
+	exq__vspace_tlb_stats(vs, &hits, &misses);
+	print_message("TLB %s: %llu hits, %llu misses\n", exq_paging_name(paging),
+		      (unsigned long long)hits, (unsigned long long)misses);
+	assert_true(hits > 10000);
+	assert_true(misses > 1000);
+	exq_vspace_free(vs);
+	exq_image_free(img);
+	t_pt_free(pt);
+}
+
+static void tlb_random_pae(void **state)
+{
+	(void)state;
+	tlb_random_mode(EXQ_PAGING_PAE, 0x185020, 40);
+}
+
+static void tlb_random_x86(void **state)
+{
+	(void)state;
+	tlb_random_mode(EXQ_PAGING_X86, 0x39000, 40);
+}
+
+static void tlb_random_x64(void **state)
+{
+	(void)state;
+	tlb_random_mode(EXQ_PAGING_X64, 0x1ad000, 3);
+}
+
+/* VAs 1 GiB apart share a TLB set (for any set count up to 2^18): more of
+ * them than the set has ways, asked in orders that hit, miss and evict.
+ * Each answer must be its own page's: an entry served without comparing
+ * its tag, or the wrong way of a set, gives another VA's PA (and
+ * exq_read_virt another frame's bytes). */
+static void tlb_alias_mode(exq_paging paging, uint64_t dtb, uint64_t base,
+			   unsigned nva)
+{
+	struct t_pt *pt = t_pt_new(paging, 16 * MiB, dtb, 0x200000, 0x400000);
+	static const unsigned order[] = {0, 1, 0, 1, 1, 0, 2, 0, 1, 2, 3, 3, 0,
+					 7, 6, 5, 4, 3, 2, 1, 0, 0, 2, 4, 6, 1,
+					 3, 5, 7, 7, 6, 6, 0, 1, 2, 0, 1, 2};
+	uint64_t va[8], pa[8], hits, misses, large_va, got;
+	exq_image *img;
+	exq_vspace *vs;
+	size_t r, i;
+	assert_true(nva <= 8);
+	for (i = 0; i < nva; i++) {
+		va[i] = base + i * 0x40000000ull;
+		pa[i] = 0x800000 + i * 0x3000;
+		t_pt_map(pt, va[i], pa[i], T_RW);
+		t_put64(pt->mem + pa[i] + 0x18, 0x1000 + i);
+	}
+	/* and a large page whose 4 KiB page at +0x1000 shares the set of
+	 * va[k] + 0x1000 */
+	large_va = (base & ~0x3FFFFFFFull) + nva * 0x40000000ull;
+	if (paging == EXQ_PAGING_X64 || large_va <= 0xFFFFFFFFull)
+		t_pt_map_large(pt, large_va, t_pt_levels(pt) - 2, 0xC00000, T_RW);
+	img = open_raw(pt);
+	assert_int_equal(exq_vspace_new(&vs, img, paging, dtb), EXQ_OK);
+	/* a set holds two of them: a b a b is two misses, then two hits */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(exq_vtop_pa(vs, va[i % 2], &got, NULL, NULL), EXQ_OK);
+	exq__vspace_tlb_stats(vs, &hits, &misses);
+	assert_int_equal(hits, 2);
+	assert_int_equal(misses, 2);
+	for (r = 0; r < 5; r++) {
+		for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+			unsigned k = order[i] % nva;
+			uint64_t off = (r * 0x1F8 + i * 8) & 0xFF8, size;
+			assert_int_equal(exq_vtop_pa(vs, va[k] + off, &got, &size, NULL),
+					 EXQ_OK);
+			if (got != pa[k] + off)
+				fail_msg("%s VA 0x%llx (round %zu, step %zu): PA 0x%llx, "
+					 "want 0x%llx", exq_paging_name(paging),
+					 (unsigned long long)(va[k] + off), r, i,
+					 (unsigned long long)got,
+					 (unsigned long long)(pa[k] + off));
+			assert_int_equal(size, 0x1000);
+			assert_int_equal(exq_read_virt(vs, va[k] + 0x18, &got, 8, NULL),
+					 EXQ_OK);
+			assert_int_equal(got, 0x1000 + k);
+			if (paging == EXQ_PAGING_X64 || large_va <= 0xFFFFFFFFull) {
+				check_pa(img, vs, large_va + 0x1000 + off, 2);
+				check_pa(img, vs, va[k] + 0x1000, 1); /* NOTPRESENT */
+			}
+		}
+	}
+	exq__vspace_tlb_stats(vs, &hits, &misses);
+	assert_true(hits > 100);      /* the TLB served ... */
+	assert_true(misses > 5 * nva); /* ... and evicted */
+	exq_vspace_free(vs);
+	exq_image_free(img);
+	t_pt_free(pt);
+}
+
+static void tlb_aliasing(void **state)
+{
+	(void)state;
+	tlb_alias_mode(EXQ_PAGING_PAE, 0x185000, 0x00005000, 3);
+	tlb_alias_mode(EXQ_PAGING_X86, 0x39000, 0x00005000, 3);
+	tlb_alias_mode(EXQ_PAGING_X64, 0x1ad000, 0xfffff80000005000ull, 8);
+	tlb_alias_mode(EXQ_PAGING_X64, 0x1ad000, 0x0000000000005000ull, 5);
+}
+
+/* Failures are not kept: each lookup of a VA that does not translate
+ * walks again and says why again. */
+static void tlb_failures_walk(void **state)
+{
+	struct t_pt *pt = make_pae();
+	exq_image *img = open_raw(pt);
+	exq_vspace *vs;
+	uint64_t h0, m0, h1, m1, pa;
+	int k;
+	(void)state;
+	assert_int_equal(exq_vspace_new(&vs, img, EXQ_PAGING_PAE, PAE_DTB), EXQ_OK);
+	exq__vspace_tlb_stats(vs, &h0, &m0);
+	for (k = 0; k < 3; k++) {
+		exq__err_clear(&img->err);
+		assert_int_equal(exq_vtop_pa(vs, 0x82a05000, &pa, NULL, NULL),
+				 EXQ_NOTPRESENT);
+		assert_non_null(strstr(exq_image_error(img), "PTE[0x5] = 0x0 not present"));
+	}
+	exq__vspace_tlb_stats(vs, &h1, &m1);
+	assert_int_equal(h1, h0);
+	assert_int_equal(m1, m0 + 3);
+	/* bad arguments */
+	assert_int_equal(exq_vtop_pa(NULL, 0x82a00000, &pa, NULL, NULL), EXQ_INVALID);
+	assert_int_equal(exq_vtop_pa(vs, 0x82a00000, NULL, NULL, NULL), EXQ_INVALID);
+	exq_vspace_free(vs);
+	exq_image_free(img);
+	t_pt_free(pt);
+}
+
+/* Re-opening the image under a live vspace empties its TLB: the answers
+ * are the new image's. */
+static void tlb_image_reopened(void **state)
+{
+	struct t_pt *a = make_pae(), *b = make_pae();
+	exq_image *img;
+	exq_vspace *vs;
+	uint64_t pa, v;
+	(void)state;
+	t_pt_map(b, 0x82a00000, 0x709000, T_RW); /* a: 0x701000 */
+	t_put64(a->mem + 0x701008, 0xaaaa);
+	t_put64(b->mem + 0x709008, 0xbbbb);
+	img = open_raw(a);
+	assert_int_equal(exq_vspace_new(&vs, img, EXQ_PAGING_PAE, PAE_DTB), EXQ_OK);
+	assert_int_equal(exq_vtop_pa(vs, 0x82a00008, &pa, NULL, NULL), EXQ_OK);
+	assert_int_equal(pa, 0x701008);
+	assert_int_equal(exq_read_virt(vs, 0x82a00008, &v, 8, NULL), EXQ_OK);
+	assert_int_equal(v, 0xaaaa);
+	assert_int_equal(exq_image_open_mem(img, b->mem, b->mem_size), EXQ_OK);
+	assert_int_equal(exq_vtop_pa(vs, 0x82a00008, &pa, NULL, NULL), EXQ_OK);
+	assert_int_equal(pa, 0x709008);
+	assert_int_equal(exq_read_virt(vs, 0x82a00008, &v, 8, NULL), EXQ_OK);
+	assert_int_equal(v, 0xbbbb);
+	exq_vspace_free(vs);
+	exq_image_free(img);
+	t_pt_free(a);
+	t_pt_free(b);
+}
+
 /* ------------------------------------------------ the oracle (libaddrxlat) */
 
 #if EXQ_WITH_KDUMPFILE
@@ -573,112 +904,6 @@ static addrxlat_status oracle_walk(struct oracle *o, uint64_t va, uint64_t *pa)
 	st = addrxlat_walk(&step); /* launches by itself from step.base */
 	*pa = step.base.addr;
 	return st;
-}
-
-/* A random entry value that is not present (P clear): zero, garbage,
- * transition, prototype. */
-static uint64_t rnd_absent(uint64_t *seed, unsigned esize)
-{
-	uint64_t r = t_rand(seed), v;
-	switch (r % 4) {
-	case 0: v = 0; break;
-	case 1: v = (t_rand(seed) & 0xFFFFF000ull) | T_TRANS | (r & 0x3E0); break;
-	case 2: v = t_rand(seed) | T_PROTO; break;
-	default: v = t_rand(seed); break;
-	}
-	v &= ~T_P;
-	return esize == 4 ? v & 0xFFFFFFFFull : v;
-}
-
-/* Random leaf flags: any of the low bits, NX on 8-byte entries. */
-static uint64_t rnd_leaf(uint64_t *seed, const struct t_pt *pt, uint64_t pfn_bits)
-{
-	uint64_t r = t_rand(seed);
-	uint64_t v = (r & 0xFFEull) | T_P | ((t_rand(seed) & ((1ull << pfn_bits) - 1)) << 12);
-	if (pt->esize == 8 && (r & (1ull << 40)))
-		v |= T_NX;
-	return pt->esize == 4 ? v & 0xFFFFFFFFull : v;
-}
-
-/* Random page tables under the root, recording the VA prefix of every
- * table created (so that random VAs hit populated regions). */
-static void fill_table(struct t_pt *pt, uint64_t table, unsigned lvl,
-		       uint64_t va_base, uint64_t *seed, uint64_t *prefixes,
-		       size_t *np, size_t maxp, unsigned budget)
-{
-	unsigned n = (pt->paging == EXQ_PAGING_PAE && lvl == 0) ? 4 : 4096 / pt->esize;
-	unsigned i, last = lvl + 1 == pt->levels;
-	static const unsigned sh[3][4] = {{22, 12}, {30, 21, 12}, {39, 30, 21, 12}};
-	unsigned m = pt->paging == EXQ_PAGING_X86 ? 0 : pt->paging == EXQ_PAGING_PAE ? 1 : 2;
-	if (*np < maxp)
-		prefixes[(*np)++] = va_base | lvl; /* level in the low bits */
-	for (i = 0; i < n; i++) {
-		uint64_t epa = table + (uint64_t)i * pt->esize, r = t_rand(seed) % 100;
-		uint64_t va = va_base | ((uint64_t)i << sh[m][lvl]);
-		uint64_t lsize = t_pt_large_size(pt, lvl);
-		if (last) {
-			t_pt_put(pt, epa, r < 55 ? rnd_leaf(seed, pt, pt->esize == 4 ? 20 : 36)
-						 : rnd_absent(seed, pt->esize));
-		} else if (r < (lvl == 0 && pt->paging == EXQ_PAGING_PAE ? 85u : budget)) {
-			uint64_t page = pt->next, e;
-			if (page + 4096 > pt->pool_end) {
-				t_pt_put(pt, epa, rnd_absent(seed, pt->esize));
-				continue;
-			}
-			pt->next += 4096;
-			memset(pt->mem + page, 0, 4096);
-			e = page | T_P;
-			if (!(pt->paging == EXQ_PAGING_PAE && lvl == 0))
-				e |= (t_rand(seed) & 0x7E) & ~T_PS;
-			else
-				e |= t_rand(seed) & 0x1E6; /* reserved bits QEMU sets */
-			t_pt_put(pt, epa, e);
-			fill_table(pt, page, lvl + 1, va, seed, prefixes, np, maxp,
-				   budget / 2 + 2);
-		} else if (r >= budget + 15 && r < budget + 17) {
-			/* a table page that is not in memory: NODATA */
-			uint64_t e = ((pt->mem_size + (t_rand(seed) % 4096) * 4096) & 0xFFFFF000ull) | T_P | T_RW;
-			t_pt_put(pt, epa, e);
-			if (*np < maxp)
-				prefixes[(*np)++] = va | (lvl + 1); /* hit it */
-		} else if (lsize && r < budget + 15) {
-			uint64_t e = rnd_leaf(seed, pt, pt->esize == 4 ? 28 : 36) | T_PS;
-			if (pt->esize == 4)
-				e &= ~(1ull << 21); /* reserved in a 4 MiB PDE */
-			t_pt_put(pt, epa, e);
-		} else {
-			uint64_t e = rnd_absent(seed, pt->esize);
-			if (lvl == 0 && pt->paging == EXQ_PAGING_X64)
-				e &= ~T_PS;
-			t_pt_put(pt, epa, e);
-		}
-	}
-}
-
-static uint64_t canon(uint64_t va)
-{
-	return (va & (1ull << 47)) ? va | 0xFFFF000000000000ull : va & 0x0000FFFFFFFFFFFFull;
-}
-
-/* A random VA: mostly inside a populated table (prefix + random bits
- * below it), sometimes anywhere; a few above 4 GiB (x86/PAE) or
- * non-canonical (x64). */
-static uint64_t random_va(exq_paging paging, uint64_t *seed,
-			  const uint64_t *prefixes, size_t np)
-{
-	static const unsigned below[3][4] = {{32, 22}, {32, 30, 21}, {48, 39, 30, 21}};
-	unsigned m = paging == EXQ_PAGING_X86 ? 0 : paging == EXQ_PAGING_PAE ? 1 : 2;
-	uint64_t r = t_rand(seed), va;
-	if (r % 8 == 0 || !np) {
-		va = t_rand(seed);
-	} else {
-		uint64_t p = prefixes[(r >> 8) % np];
-		unsigned lvl = (unsigned)(p & 7);
-		va = (p & ~7ull) | (t_rand(seed) & ((1ull << below[m][lvl]) - 1));
-	}
-	if (paging != EXQ_PAGING_X64)
-		return r % 64 ? va & 0xFFFFFFFFull : va;
-	return r % 64 ? canon(va) : va;
 }
 
 static void oracle_mode(exq_paging paging, uint64_t dtb, unsigned budget)
@@ -790,6 +1015,12 @@ int main(void)
 		cmocka_unit_test(read_straddle),
 		cmocka_unit_test(read_tlb_agrees),
 		cmocka_unit_test(open_sources),
+		cmocka_unit_test(tlb_random_pae),
+		cmocka_unit_test(tlb_random_x86),
+		cmocka_unit_test(tlb_random_x64),
+		cmocka_unit_test(tlb_aliasing),
+		cmocka_unit_test(tlb_failures_walk),
+		cmocka_unit_test(tlb_image_reopened),
 #if EXQ_WITH_KDUMPFILE
 		cmocka_unit_test(oracle_pae),
 		cmocka_unit_test(oracle_x86),
