@@ -88,7 +88,8 @@ static const char radix_text[] =
 static const char exit_text[] =
     "exit codes: 0 ok, 1 incomplete (see errors; --expect: differences),\n"
     "2 usage, 3 cannot open the image, 4 target not found or unsupported,\n"
-    "5 internal error, 6 output failed; several IMAGEs: the highest.\n";
+    "5 internal error, 6 output failed, 7 out of memory (NOMEM);\n"
+    "several IMAGEs: the highest.\n";
 
 static void usage(FILE *f)
 {

@@ -33,7 +33,7 @@ for c in $cmds; do
 	for opt in $(cat "$T/opts"); do grep -qF -- "$opt" "$T/man.txt" || missing="$missing $opt"; done
 	[ -z "$missing" ] && ok "man page has every option of $c" || nok "man page lacks options of $c:$missing"
 done
-for code in 0 1 2 3 4 5 6; do
+for code in 0 1 2 3 4 5 6 7; do
 	sed -n '/^\.SH EXIT STATUS/,/^\.SH EXAMPLES/p' "$MAN" | grep -q "^\\.B $code\$" &&
 		ok "man EXIT STATUS: $code" || nok "man EXIT STATUS lacks $code"
 done
