@@ -189,9 +189,14 @@ static exq_status copy_to_memfd(exq_image *img, exq__source *c, int *fd_out)
 /* Load libkdumpfile into v->api (once per image; dlopen counts). */
 static exq_status kd_load(exq_image *img, struct kd_api *a)
 {
-	void *dl = dlopen(EXQ_KDUMPFILE_SONAME, RTLD_NOW | RTLD_LOCAL);
+	/* RTLD_NODELETE: the library stays mapped after dlclose, so that a
+	 * context left to the process (kd_open) still points into it, and
+	 * leak checkers can name where it came from */
+	void *dl = dlopen(EXQ_KDUMPFILE_SONAME,
+			  RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!dl)
-		dl = dlopen("libkdumpfile.so", RTLD_NOW | RTLD_LOCAL);
+		dl = dlopen("libkdumpfile.so",
+			    RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!dl)
 		return exq__err_set(&img->err, EXQ_DEP,
 				    "libkdumpfile is needed for this page's "
