@@ -517,7 +517,11 @@ typedef struct exq_workq_opts {
 	int have_root;
 	uint64_t root;
 	size_t max_items; /* per list; 0 = EXQ_WQ_DEFAULT_MAX_ITEMS; at most
-			     EXQ_WQ_MAX_ITEMS_CAP */
+			     EXQ_WQ_MAX_ITEMS_CAP. Memory follows the nodes
+			     actually read (a walk's visited set and item
+			     array grow by doubling), not this bound: a
+			     list of n nodes costs about n * (32 +
+			     sizeof(exq_wq_item)) bytes at most. */
 	uint32_t window;  /* bytes of code scanned per function; 0 = default */
 	/* Extra patterns tried before the built-in table, on the function the
 	 * build's model reads its root from (ExQueueWorkItem, or

@@ -56,14 +56,6 @@ static void add_error(struct exq__wq *w, exq_wq_queue *q, exq_status status,
 	q->nerrors++;
 }
 
-static size_t pow2_at_least(size_t n)
-{
-	size_t c = 16;
-	while (c < n)
-		c <<= 1;
-	return c;
-}
-
 /* One list walk: visit(node) for each node until the head. */
 struct list {
 	exq_wq_queue *q;
@@ -73,10 +65,42 @@ struct list {
 	size_t max;
 	int (*visit)(struct exq__wq *w, struct list *l, uint64_t prev,
 		     uint64_t node);
-	uint64_t *set;
-	size_t cap;
+	uint64_t *set; /* visited nodes (exq__visited), grown by seen() */
+	size_t cap, count;
 	size_t bad_blinks;
 };
+
+#define SET_FIRST 64 /* slots of a list's first visited set */
+
+/* Was node visited on this list? 1 yes, 0 no (now it is), -1 out of
+ * memory (w->nomem set; the walk stops). The set starts small and doubles
+ * at half full, so its memory follows the nodes read (16 bytes each at
+ * most), not --max-items: a list of a million nodes is 32 MiB, a short
+ * one a KiB (issue 16 item 10). */
+static int seen(struct exq__wq *w, struct list *l, uint64_t node)
+{
+	if (2 * (l->count + 1) > l->cap) {
+		size_t ncap = l->cap ? 2 * l->cap : SET_FIRST, i;
+		uint64_t *n = calloc(ncap + 1, sizeof(*n));
+		if (!n) {
+			w->nomem = 1;
+			return -1;
+		}
+		if (l->set) {
+			for (i = 0; i < l->cap; i++)
+				if (l->set[i])
+					(void)exq__visited(n, ncap, l->set[i]);
+			n[ncap] = l->set[l->cap]; /* node 0's slot */
+			free(l->set);
+		}
+		l->set = n;
+		l->cap = ncap;
+	}
+	if (exq__visited(l->set, l->cap, node))
+		return 1;
+	l->count++;
+	return 0;
+}
 
 #define MAX_BLINK_WARNINGS 4
 
@@ -122,7 +146,7 @@ static void walk_back(struct exq__wq *w, struct list *l, size_t budget,
 		w->nomem = 1;
 		return;
 	}
-	while (node != l->head && !exq__visited(l->set, l->cap, node)) {
+	while (node != l->head && seen(w, l, node) == 0) {
 		if (nb == budget) {
 			add_error(w, l->q, EXQ_LIMIT, after, node,
 				  "walking back from the head: more than %zu "
@@ -166,7 +190,7 @@ static void walk_list(struct exq__wq *w, struct list *l)
 	size_t n = 0, ps = w->P->ptr;
 	uint64_t prev = l->head, next, hblink, bad_link = 0;
 	uint8_t links[16]; /* Flink, Blink */
-	int broke = 0, have_blink;
+	int broke = 0, have_blink, v;
 	exq_status st;
 	l->bad_blinks = 0;
 	/* The head's two links in one read; an empty list (most of a
@@ -181,13 +205,8 @@ static void walk_list(struct exq__wq *w, struct list *l)
 	} else {
 		st = exq__wq_rdptr(w, l->head, &next);
 	}
-	l->cap = pow2_at_least(2 * l->max + 2);
-	l->set = calloc(l->cap + 1, sizeof(*l->set));
-	if (!l->set) {
-		add_error(w, l->q, EXQ_NOMEM, l->head, l->head,
-			  "out of memory walking the %s list", l->what);
-		return;
-	}
+	l->set = NULL;
+	l->cap = l->count = 0;
 	if (have_blink && (next == l->head) != (hblink == l->head)) {
 		/* A dump taken while a node was being inserted or removed:
 		 * say so, and walk what is there both ways. */
@@ -206,7 +225,13 @@ static void walk_list(struct exq__wq *w, struct list *l)
 				  l->what);
 			break;
 		}
-		if (exq__visited(l->set, l->cap, next)) {
+		if ((v = seen(w, l, next)) < 0) {
+			add_error(w, l->q, EXQ_NOMEM, prev, next,
+				  "out of memory walking the %s list", l->what);
+			broke = 1;
+			break;
+		}
+		if (v) {
 			add_error(w, l->q, EXQ_CYCLE, prev, next,
 				  "%s list cycle: Flink of 0x%" PRIx64
 				  " points back to 0x%" PRIx64,

@@ -151,6 +151,23 @@ for over in 65536 1048576 3000000; do
 done
 ok "blocks over 64 KiB, 1 MiB, 3 MB refused: every run the reference or NOMEM"
 
+# Memory follows what is read, not the bounds (issue 16 item 10): with
+# --max-items at its cap (2^20 per list) a walk of short lists needs no
+# block over 2 MiB (the visited set grows with the nodes; it was sized
+# from --max-items: 32 MiB per list).
+for f in win7.dmp qemu64.kdump; do
+	"$EXQ" queues --json "$W/$f" > "$W/ref.out" 2> /dev/null
+	EXQ_FAILALLOC_OVER=2097152 LD_PRELOAD="$SHIM" "$EXQ" queues --json \
+		--max-items 1000000 "$W/$f" > "$W/out" 2> "$W/err"
+	rc=$?
+	if [ "$rc" -eq 0 ] && cmp -s "$W/out" "$W/ref.out"; then
+		ok "queues --max-items 1000000 $f: no block over 2 MiB, same document"
+	else
+		nok "queues --max-items 1000000 $f with blocks over 2 MiB refused: exit $rc"
+		note "$W/err" 3
+	fi
+done
+
 # Real limits on the address space, from the lowest at which exq starts.
 lo=""
 for kb in 3000 4000 5000 6000 8000; do

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -837,6 +838,71 @@ static void qemu_kdump(void **state)
 	}
 }
 
+#if EXQ_WITH_KDUMPFILE
+/* Bytes of memory held by the memfd copy exq makes for libkdumpfile (its
+ * allocated blocks, found through /proc/self/fd), 0 when there is none. */
+static uint64_t memfd_bytes(void)
+{
+	char link[64], target[256];
+	uint64_t total = 0;
+	for (int fd = 3; fd < 1024; fd++) {
+		struct stat st;
+		ssize_t n;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strstr(target, "memfd:exq-vmcore") && fstat(fd, &st) == 0)
+			total += (uint64_t)st.st_blocks * 512;
+	}
+	return total;
+}
+
+/* A flattened kdump of 0.04 MB whose last record lies at 1 GiB (issue 16
+ * item 10): the copy libkdumpfile reads (its lzo page) holds the bytes the
+ * stream holds, not the 1 GiB it spans: zero stretches stay holes. */
+static void memfd_copy_bounded(void **state)
+{
+	struct bytes b = build_kdump(KD_LZO), f = {0};
+	uint8_t hdr[0x1000], far[16], page[PG], want[PG];
+	exq_image *img = exq_image_new();
+	uint64_t held;
+	(void)state;
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, "makedumpfile", 12);
+	hdr[23] = 1;
+	hdr[31] = 1;
+	put(&f, hdr, sizeof(hdr));
+	put_be64(&f, 0);
+	put_be64(&f, b.len);
+	put(&f, b.p, b.len);
+	memset(far, 0xa5, sizeof(far));
+	put_be64(&f, (1ull << 30) - sizeof(far)); /* ends at 1 GiB */
+	put_be64(&f, sizeof(far));
+	put(&f, far, sizeof(far));
+	put_be64(&f, UINT64_MAX);
+	put_be64(&f, UINT64_MAX);
+	assert_true(f.len < 64 * 1024);
+	assert_int_equal(exq_image_open_mem(img, f.p, f.len), EXQ_OK);
+	assert_string_equal(exq_image_get_info(img)->format, "kdump");
+	assert_int_equal(memfd_bytes(), 0); /* not before a page needs it */
+	assert_int_equal(exq_read_phys(img, 2 * PG, page, PG, NULL), EXQ_OK);
+	for (uint32_t i = 0; i < PG; i++)
+		want[i] = kd_byte(KD_LZO, 2, i);
+	assert_memory_equal(page, want, PG);
+	held = memfd_bytes();
+	/* the kdump's chunk and the last one, at COPY_CHUNK (1 MiB) grain */
+	if (held == 0 || held > (4u << 20))
+		fail_msg("the in-memory copy holds 0x%llx bytes for a stream of "
+			 "0x%zx", (unsigned long long)held, f.len);
+	exq_image_free(img);
+	assert_int_equal(memfd_bytes(), 0);
+	free(f.p);
+	free(b.p);
+}
+#endif
+
 #if !EXQ_WITH_KDUMPFILE
 /* Without libkdumpfile, a kdump file is read all the same; only a page
  * compressed in a way exq leaves to libkdumpfile fails, as a missing
@@ -880,6 +946,9 @@ int main(void)
 		cmocka_unit_test(qemu_kdump),
 		cmocka_unit_test(kdump_descriptors),
 		cmocka_unit_test(flat_source),
+#if EXQ_WITH_KDUMPFILE
+		cmocka_unit_test(memfd_copy_bounded),
+#endif
 #if !EXQ_WITH_KDUMPFILE
 		cmocka_unit_test(kdump_no_kdumpfile),
 #endif
