@@ -652,87 +652,11 @@ static void scan_page(struct scan *s, const uint8_t *page, uint64_t pfn)
 	}
 }
 
-/* The sequential pass: every page of every run below limit_pfn, once, in
- * order. Pages stored back to back in the source (raw, Windows dumps) are
- * read BLOCK_PAGES at a time straight from it, with sequential read-ahead
- * advice; others (compressed kdump pages) one page at a time. */
-#define BLOCK_PAGES 256 /* 1 MiB */
-
-static exq_status scan_pages(struct scan *s, uint8_t *buf, uint64_t pfn,
-			     uint64_t n)
+/* The sequential pass (scan.c): scan_page on every page. */
+static int scan_page_fn(void *arg, const uint8_t *page, uint64_t pfn)
 {
-	exq_image *img = s->img;
-	uint64_t off = 0, span = 0, i;
-	exq_status st;
-	if (img->fmt->span)
-		span = img->fmt->span(img, pfn, &off);
-	if (span >= n) {
-		st = exq__src_read(img->src, off, buf,
-				   (size_t)(n << EXQ__PAGE_SHIFT), &img->err);
-		if (st != EXQ_OK)
-			return exq__err_ctx(&img->err, st,
-					    "reading pages 0x%llx..0x%llx",
-					    (unsigned long long)pfn,
-					    (unsigned long long)(pfn + n - 1));
-		for (i = 0; i < n; i++)
-			scan_page(s, buf + (i << EXQ__PAGE_SHIFT), pfn + i);
-		return EXQ_OK;
-	}
-	for (i = 0; i < n; i++) {
-		st = img->fmt->read_page(img, pfn + i, buf);
-		if (st == EXQ_NODATA)
-			continue;
-		if (st != EXQ_OK)
-			return exq__err_ctx(&img->err, st,
-					    "reading page 0x%llx",
-					    (unsigned long long)(pfn + i));
-		scan_page(s, buf, pfn + i);
-	}
-	return EXQ_OK;
-}
-
-static exq_status scan_pass(struct scan *s, uint64_t limit_pfn,
-			    exq_progress_fn progress, void *arg)
-{
-	exq_image *img = s->img;
-	uint8_t *buf = malloc((size_t)BLOCK_PAGES << EXQ__PAGE_SHIFT);
-	uint64_t done = 0, total = 0;
-	size_t r;
-	int fd = exq__src_fd(img->src);
-	exq_status st = EXQ_OK;
-	if (!buf)
-		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
-	for (r = 0; r < img->info.nruns; r++) {
-		const exq_run *run = &img->info.runs[r];
-		if (run->base_page < limit_pfn)
-			total += run->page_count < limit_pfn - run->base_page
-					 ? run->page_count
-					 : limit_pfn - run->base_page;
-	}
-	if (fd >= 0 && limit_pfn == UINT64_MAX)
-		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (r = 0; r < img->info.nruns && st == EXQ_OK; r++) {
-		const exq_run *run = &img->info.runs[r];
-		uint64_t p, end = run->page_count;
-		if (run->base_page >= limit_pfn)
-			break;
-		if (end > limit_pfn - run->base_page)
-			end = limit_pfn - run->base_page;
-		for (p = 0; p < end && st == EXQ_OK;) {
-			uint64_t n = end - p < BLOCK_PAGES ? end - p : BLOCK_PAGES;
-			if (progress)
-				progress(arg, done, total);
-			st = scan_pages(s, buf, run->base_page + p, n);
-			p += n;
-			done += n;
-		}
-	}
-	if (fd >= 0 && limit_pfn == UINT64_MAX)
-		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
-	if (progress && st == EXQ_OK)
-		progress(arg, total, total);
-	free(buf);
-	return st;
+	scan_page(arg, page, pfn);
+	return 0;
 }
 
 /* A self-map PD that no PDPT found in the pass names. When groups were
@@ -917,7 +841,8 @@ static exq_status scan_run(exq_image *img, uint64_t limit_pfn,
 	}
 	st = scan_alloc(&s);
 	if (st == EXQ_OK)
-		st = scan_pass(&s, limit_pfn, progress, arg);
+		st = exq__scan_pass(img, limit_pfn, scan_page_fn, &s, 0,
+				    progress, arg);
 	if (st == EXQ_OK)
 		st = scan_finish(&s);
 	if (st == EXQ_OK)

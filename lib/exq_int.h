@@ -324,6 +324,18 @@ static inline exq_status exq__page_ref_hot(exq_image *img, uint64_t pfn,
 	return exq__page_ref(img, pfn, page);
 }
 
+/* The pass of the scans that read every page (scan.c): fn(arg, page, pfn)
+ * for every page held below limit_pfn, in order, in 1 MiB blocks where the
+ * source allows, a sparse file's holes skipped (a page of zeros is never
+ * given to fn: callers look for something a zero page cannot hold); fn
+ * returns nonzero to stop. skip_bad: a page that cannot be read (other
+ * than for memory) is skipped instead of ending the pass with its error.
+ * progress(parg, done, total) in pages. */
+typedef int (*exq__page_fn)(void *arg, const uint8_t *page, uint64_t pfn);
+exq_status exq__scan_pass(exq_image *img, uint64_t limit_pfn, exq__page_fn fn,
+			  void *arg, int skip_bad, exq_progress_fn progress,
+			  void *parg);
+
 /* Report progress of a long step (what, done of total) when the caller
  * asked for it. */
 void exq__progress(exq_image *img, const char *what, uint64_t done,

@@ -161,54 +161,51 @@ static int kdbg_size_known(uint32_t s)
 	return 0;
 }
 
-/* One sequential pass over the physical pages for a KDBG header. */
-static int from_kdbg_scan(exq_kernel *k)
+/* One sequential pass over the physical pages for a KDBG header (the
+ * scan pass of scan.c: 1 MiB blocks, a sparse file's holes skipped). */
+struct kdbg_scan {
+	exq_kernel *k;
+	size_t tries;
+	int found;
+};
+
+static int kdbg_page(void *arg, const uint8_t *page, uint64_t pfn)
 {
-	const exq_image_info *in = exq_image_get_info(k->img);
-	uint8_t page[EXQ__PAGE_SIZE];
-	uint64_t limit = exq__scan_limit_pfn(k->img), done = 0;
-	size_t r, tries = 0;
-	for (r = 0; r < in->nruns; r++) {
-		uint64_t p;
-		for (p = 0; p < in->runs[r].page_count; p++) {
-			uint32_t off;
-			if (in->runs[r].base_page + p >= limit) {
-				exq__scan_limited(k->img, "KDBG scan");
-				return 0;
-			}
-			if (++done % 256 == 0) /* a MiB */
-				exq__progress(k->img, "KDBG scan", done,
-					      in->pages_present);
-			{
-				exq_status rs = exq_read_phys(
-				    k->img, (in->runs[r].base_page + p) << 12,
-				    page, sizeof(page), NULL);
-				if (oom(k, rs))
-					return 1;
-				if (rs != EXQ_OK)
-					continue;
-			}
-			for (off = KDBG_TAG; off + KDBG_READ - KDBG_TAG <= sizeof(page);
-			     off += 8) {
-				uint64_t base;
-				if (memcmp(page + off, "KDBG", 4) ||
-				    !kdbg_size_known(exq__le32(page + off + 4)))
-					continue;
-				base = kdbg_ptr(k, page + off + 8);
-				if (++tries > 16)
-					return 0;
-				if (try_base(k, base, "kdbg-scan")) {
-					/* done: the rest need not be read */
-					exq__progress(k->img, "KDBG scan",
-						      in->pages_present,
-						      in->pages_present);
-					return 1;
-				}
-			}
+	struct kdbg_scan *ks = arg;
+	exq_kernel *k = ks->k;
+	uint32_t off;
+	(void)pfn;
+	for (off = KDBG_TAG; off + KDBG_READ - KDBG_TAG <= EXQ__PAGE_SIZE;
+	     off += 8) {
+		if (memcmp(page + off, "KDBG", 4) ||
+		    !kdbg_size_known(exq__le32(page + off + 4)))
+			continue;
+		if (++ks->tries > 16)
+			return 1;
+		if (try_base(k, kdbg_ptr(k, page + off + 8), "kdbg-scan")) {
+			ks->found = 1; /* the rest need not be read */
+			return 1;
 		}
 	}
-	exq__progress(k->img, "KDBG scan", in->pages_present, in->pages_present);
 	return 0;
+}
+
+static void kdbg_progress(void *arg, uint64_t done, uint64_t total)
+{
+	exq__progress(arg, "KDBG scan", done, total);
+}
+
+static int from_kdbg_scan(exq_kernel *k)
+{
+	uint64_t limit = exq__scan_limit_pfn(k->img);
+	struct kdbg_scan ks = {k, 0, 0};
+	exq_status st = exq__scan_pass(k->img, limit, kdbg_page, &ks, 1,
+				       kdbg_progress, k->img);
+	if (oom(k, st))
+		return 1;
+	if (!ks.found && ks.tries <= 16 && st == EXQ_OK)
+		exq__scan_limited(k->img, "KDBG scan");
+	return ks.found;
 }
 
 static int mz_at(exq_kernel *k, uint64_t va)

@@ -293,6 +293,44 @@ grep -q 'KDBG scan stopped at the scan bound (0x200000 bytes' "$T/out" && ok "a 
 grep -q '"base_source": "pe-scan"' "$T/out" && ok "the kernel then comes from the PE scan" || nok "base_source is not pe-scan"
 expect_rc 2 "--max-scan with no size" "$EXQ" info --max-scan lots "$T/nomod.raw"
 
+# Time follows what the image holds, not what it spans (issue 16 item 12):
+# the raw world with its KDBG tag erased, grown to 16 GiB with a hole (a
+# sparse file: no disk used). `info --dtb` reads the world once in the
+# KDBG scan (it skips the hole) and finds the kernel by the PE scan; it
+# read all 16 GiB before.
+if off=$(grep -obUa KDBG "$T/nomod.raw" | head -n 1 | cut -d: -f1) && [ -n "$off" ]; then
+	cp "$T/nomod.raw" "$T/sparse.raw"
+	printf 'XDBG' | dd of="$T/sparse.raw" bs=1 seek="$off" conv=notrunc 2> /dev/null
+	truncate -s 16G "$T/sparse.raw"
+	dtb=$("$EXQ" info --json "$T/nomod.raw" 2> /dev/null | sed -n 's/.*"dtb": "\(0x[0-9a-f]*\)".*/\1/p' | head -n 1)
+	"$TOOLS/rusage" -t 60 -o "$T/ru" -- "$EXQ" info --json --dtb "$dtb" "$T/sparse.raw" > "$T/out" 2> "$T/err"
+	rc=$?
+	rchar=$(sed -n 's/.*rchar=\([0-9-]*\).*/\1/p' "$T/ru")
+	size=$(wc -c < "$T/nomod.raw")
+	if [ "$rc" -eq 0 ] && grep -q '"base_source": "pe-scan"' "$T/out"; then
+		ok "info --dtb $dtb on a 16 GiB sparse raw without KDBG: kernel from the PE scan"
+	else
+		nok "info --dtb on the sparse raw: exit $rc"; note "$T/err"
+	fi
+	if [ "${rchar:--1}" -lt 0 ]; then
+		ok "skipped: the kernel does not count read bytes (/proc/PID/io)"
+	elif [ "$rchar" -le $((2 * size + 8388608)) ]; then
+		ok "it read $rchar bytes: what the file holds (world $size bytes), not 16 GiB"
+	else
+		nok "it read $rchar bytes of a file holding $size"
+	fi
+	"$TOOLS/rusage" -t 60 -o "$T/ru" -- "$EXQ" scan "$T/sparse.raw" > "$T/out" 2> "$T/err"
+	rchar=$(sed -n 's/.*rchar=\([0-9-]*\).*/\1/p' "$T/ru")
+	if grep -q "^DTB $dtb" "$T/out" && { [ "${rchar:--1}" -lt 0 ] || [ "$rchar" -le $((2 * size + 8388608)) ]; }; then
+		ok "scan of the 16 GiB sparse raw: DTB $dtb, $rchar bytes read"
+	else
+		nok "scan of the sparse raw ($rchar bytes read)"; note "$T/out"
+	fi
+	rm -f "$T/sparse.raw"
+else
+	nok "no KDBG tag in the raw world"
+fi
+
 # A full dump cut short inside the page that holds a work item (issue 14):
 # it opens with the truncation warning, a read of a page still there exits
 # 0, a read that needs the missing page exits 1 naming NODATA.

@@ -5,8 +5,11 @@
  *
  *   rusage [-t SECONDS] [-o FILE] -- COMMAND [ARGS...]
  *
- * Writes "maxrss_kb=N wall_ms=N" (the child's ru_maxrss from wait4, and
- * the wall time) to FILE (default stderr) and exits with the command's
+ * Writes "maxrss_kb=N wall_ms=N rchar=N" (the child's ru_maxrss from
+ * wait4, the wall time, and the bytes it read with read(2) and its kin:
+ * /proc/PID/io's rchar, taken after it exited and before it is reaped; -1
+ * when the kernel does not say) to FILE (default stderr) and exits with the
+ * command's
  * exit status, 128 + signal when it was killed, or 124 when it ran past
  * SECONDS (default 10) and was killed.
  */
@@ -46,6 +49,7 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	struct timespec t0;
 	int i = 1, status = 0, rc;
+	long long rchar = -1;
 	pid_t pid;
 	FILE *out = stderr;
 	for (; i < argc && strcmp(argv[i], "--"); i++) {
@@ -76,6 +80,24 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	alarm(secs);
+	{ /* exited, not reaped yet: its I/O counters are still there */
+		siginfo_t si;
+		char path[64], line[128];
+		FILE *io;
+		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0) {
+			if (errno != EINTR)
+				break;
+			if (expired)
+				kill(pid, SIGKILL);
+		}
+		snprintf(path, sizeof(path), "/proc/%ld/io", (long)pid);
+		if ((io = fopen(path, "r"))) {
+			while (fgets(line, sizeof(line), io))
+				if (sscanf(line, "rchar: %lld", &rchar) == 1)
+					break;
+			fclose(io);
+		}
+	}
 	while (wait4(pid, &status, 0, &ru) < 0) {
 		if (errno != EINTR) {
 			perror("rusage: wait4");
@@ -89,8 +111,8 @@ int main(int argc, char **argv)
 		perror(outpath);
 		return 2;
 	}
-	fprintf(out, "maxrss_kb=%ld wall_ms=%ld\n", ru.ru_maxrss,
-		ms_since(&t0));
+	fprintf(out, "maxrss_kb=%ld wall_ms=%ld rchar=%lld\n", ru.ru_maxrss,
+		ms_since(&t0), rchar);
 	if (out != stderr)
 		fclose(out);
 	if (expired)
