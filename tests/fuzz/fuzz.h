@@ -47,10 +47,17 @@ void exq_fuzz_image_after_open(exq_image *img, exq_status st);
  * NULL when the world cannot be built. */
 #define FUZZ_QUEUES_WORLDS 3
 uint8_t *exq_fuzz_queues_seed(unsigned world, size_t *len);
+/* World 0's seed with an issue-16 fault (0..3: mid-update heads, lists
+ * through VA 0); NULL past the last. */
+uint8_t *exq_fuzz_queues_fault_seed(unsigned which, size_t *len);
 
 /* The same for fuzz_models (worlds 0..FUZZ_MODELS_WORLDS-1). */
 #define FUZZ_MODELS_WORLDS 4
 uint8_t *exq_fuzz_models_seed(unsigned world, size_t *len);
+/* A models seed with an issue-16 fault (0: a half-updated list head, 1: a
+ * Flink of 0); NULL when the world has no queue with items. */
+uint8_t *exq_fuzz_models_fault_seed(unsigned world, unsigned which,
+				    size_t *len);
 struct tw_world *exq_fuzz_models_world(unsigned world);
 
 /* The world a target uses, built once per process and kept (tlib_win;

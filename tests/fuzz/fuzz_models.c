@@ -200,4 +200,78 @@ uint8_t *exq_fuzz_models_seed(unsigned world, size_t *len)
 	return b;
 }
 
+/* Append to b (at *n) a patch writing len bytes v at VA va of world f;
+ * 0 when the VA is not in the dump. */
+static int patch_va(struct mworld *f, uint64_t va, const void *v, uint8_t len,
+		    uint8_t *b, size_t *n)
+{
+	uint64_t pa;
+	size_t lo = 0, hi = f->npfns, off;
+	if (tw_vtop(f->w, va, &pa) != 0)
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->pfns[mid] < pa >> 12)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	off = pa & 0xFFF;
+	if (lo == f->npfns || f->pfns[lo] != pa >> 12 || off + len > 4096)
+		return 0;
+	b[(*n)++] = (uint8_t)lo;
+	b[(*n)++] = (uint8_t)(lo >> 8);
+	b[(*n)++] = (uint8_t)off;
+	b[(*n)++] = (uint8_t)(off >> 8);
+	b[(*n)++] = len;
+	memcpy(b + *n, v, len);
+	*n += len;
+	return 1;
+}
+
+/* Seeds for the faults of issue 16 (world's seed, then these patches):
+ * which 0: the list head of the first queue with items half-updated
+ * (Blink = head while Flink names the item); 1: its first item's Flink is
+ * 0, a list through VA 0. NULL when the world has no such queue. */
+uint8_t *exq_fuzz_models_fault_seed(unsigned world, unsigned which,
+				    size_t *len)
+{
+	struct mworld *f = get(world);
+	const struct tw_queue *Q = NULL;
+	uint8_t *b, v[8];
+	size_t n, q;
+	unsigned ps;
+	uint64_t head, val;
+	if (!f || which > 1 || !(b = exq_fuzz_models_seed(world, &n)))
+		return NULL;
+	ps = f->w->spec.machine == TW_X64 ? 8 : 4;
+	for (q = 0; q < f->w->nqueues && !Q; q++)
+		if (f->w->queues[q].nitems)
+			Q = &f->w->queues[q];
+	if (!Q) {
+		free(b);
+		return NULL;
+	}
+	/* KQUEUE / KPRIQUEUE EntryListHead right after the DISPATCHER_HEADER
+	 * (0x10 x86, 0x18 x64); a KPRIQUEUE's list p at + 2 * ps * p */
+	head = Q->va + (ps == 8 ? 0x18 : 0x10) +
+	       (Q->items[0].priority > 0 ? 2u * ps * (unsigned)Q->items[0].priority
+					 : 0);
+	if (which == 0) {
+		val = head;
+		memcpy(v, &val, ps);
+		if (!patch_va(f, head + ps, v, (uint8_t)ps, b, &n))
+			goto fail;
+	} else {
+		memset(v, 0, sizeof(v));
+		if (!patch_va(f, Q->items[0].va, v, (uint8_t)ps, b, &n))
+			goto fail;
+	}
+	*len = n;
+	return b;
+fail:
+	free(b);
+	return NULL;
+}
+
 EXQ_FUZZ_MAIN(exq_fuzz_models)

@@ -149,4 +149,66 @@ uint8_t *exq_fuzz_queues_seed(unsigned world, size_t *len)
 	return b;
 }
 
+/* The seed of world 0 with 32-bit values written at VAs inside its
+ * regions (a VA outside them is a harness bug: NULL). */
+static uint8_t *seed_patched(const uint32_t *vas, const uint32_t *vals,
+			     size_t n, size_t *len)
+{
+	struct fworld *f = fworld_get(0);
+	uint8_t *b = exq_fuzz_queues_seed(0, len);
+	size_t i, r, at;
+	if (!f || !b)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		for (r = 0, at = 1; r < f->nregions; at += f->regions[r++].len)
+			if (vas[i] >= f->regions[r].va &&
+			    vas[i] + 4 <= (uint64_t)f->regions[r].va + f->regions[r].len)
+				break;
+		if (r == f->nregions) {
+			free(b);
+			return NULL;
+		}
+		at += vas[i] - f->regions[r].va;
+		memcpy(b + at, &vals[i], 4); /* little-endian host */
+	}
+	return b;
+}
+
+/* Seeds for the faults of issue 16 in world 0 (Win7 PAE): a Delayed queue
+ * head half-updated either way (a dump taken mid-insert or mid-remove),
+ * and lists that run through VA 0 (a work item's Flink, a Blink, the head
+ * itself). KQUEUE.EntryListHead at +0x10 on x86. */
+uint8_t *exq_fuzz_queues_fault_seed(unsigned which, size_t *len)
+{
+	struct fworld *f = fworld_get(0);
+	const struct tw_queue *D;
+	uint32_t head, first, last, vas[2], vals[2];
+	size_t n = 0;
+	if (!f || f->w->nqueues < 2 || !f->w->queues[1].nitems)
+		return NULL;
+	D = &f->w->queues[1];
+	head = (uint32_t)D->va + 0x10;
+	first = (uint32_t)D->items[0].va;
+	last = (uint32_t)D->items[D->nitems - 1].va;
+	switch (which) {
+	case 0: /* Flink = first item, Blink = head */
+		vas[n] = head + 4, vals[n++] = head;
+		break;
+	case 1: /* Flink = head, Blink = last item */
+		vas[n] = head, vals[n++] = head;
+		vas[n] = head + 4, vals[n++] = last;
+		break;
+	case 2: /* the first item's Flink is 0 */
+		vas[n] = first, vals[n++] = 0;
+		break;
+	case 3: /* the head's Flink and the first item's Blink are 0 */
+		vas[n] = head, vals[n++] = 0;
+		vas[n] = first + 4, vals[n++] = 0;
+		break;
+	default:
+		return NULL;
+	}
+	return seed_patched(vas, vals, n, len);
+}
+
 EXQ_FUZZ_MAIN(exq_fuzz_queues)

@@ -282,6 +282,20 @@ static void seeds_queues(void)
 		}
 		free(b);
 	}
+	{
+		static const char *const faults[] = {
+		    "win7pae-midupdate-blink-head", "win7pae-midupdate-flink-head",
+		    "win7pae-va0-flink", "win7pae-va0-head-and-blink"};
+		for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+			size_t n;
+			uint8_t *b = exq_fuzz_queues_fault_seed(i, &n);
+			if (!b) {
+				fprintf(stderr, "mkseeds: queues fault %u\n", i);
+				exit(1);
+			}
+			put_free("queues", faults[i], b, n);
+		}
+	}
 }
 
 static void seeds_models(void)
@@ -301,6 +315,15 @@ static void seeds_models(void)
 			put("models", "win10-22h2x64-2n-max2", b, n);
 		}
 		free(b);
+		for (unsigned k = 0; k < 2; k++) { /* issue 16's faults */
+			char name[96];
+			b = exq_fuzz_models_fault_seed(i, k, &n);
+			if (!b)
+				continue;
+			snprintf(name, sizeof(name), "%s-%s", names[i],
+				 k ? "va0-flink" : "midupdate-head");
+			put_free("models", name, b, n);
+		}
 	}
 }
 
