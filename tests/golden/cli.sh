@@ -301,7 +301,13 @@ expect_rc 2 "--max-scan with no size" "$EXQ" info --max-scan lots "$T/nomod.raw"
 if off=$(grep -obUa KDBG "$T/nomod.raw" | head -n 1 | cut -d: -f1) && [ -n "$off" ]; then
 	cp "$T/nomod.raw" "$T/sparse.raw"
 	printf 'XDBG' | dd of="$T/sparse.raw" bs=1 seek="$off" conv=notrunc 2> /dev/null
-	truncate -s 16G "$T/sparse.raw"
+	if ! truncate -s 16G "$T/sparse.raw" 2> /dev/null ||
+		[ "$(du -k "$T/sparse.raw" | cut -f1)" -gt 65536 ]; then
+		rm -f "$T/sparse.raw" # no sparse files on this file system
+		cp "$T/nomod.raw" "$T/sparse.raw"
+		printf 'XDBG' | dd of="$T/sparse.raw" bs=1 seek="$off" conv=notrunc 2> /dev/null
+		ok "skipped the 16 GiB size: no sparse files here"
+	fi
 	dtb=$("$EXQ" info --json "$T/nomod.raw" 2> /dev/null | sed -n 's/.*"dtb": "\(0x[0-9a-f]*\)".*/\1/p' | head -n 1)
 	"$TOOLS/rusage" -t 60 -o "$T/ru" -- "$EXQ" info --json --dtb "$dtb" "$T/sparse.raw" > "$T/out" 2> "$T/err"
 	rc=$?
