@@ -507,6 +507,7 @@ struct group {
 struct scan {
 	exq_image *img;
 	int want_pae, want_x86, want_x64;
+	int kdbg_overflow; /* more KDBG tags than img->kdbg_hits keeps */
 	struct selfmap *sm; /* ascending pfn: found in page order */
 	size_t nsm, sm_dropped;
 	struct group *grp;
@@ -652,10 +653,35 @@ static void scan_page(struct scan *s, const uint8_t *page, uint64_t pfn)
 	}
 }
 
+/* KDBG headers met on the way (the KDBG scan of kernel.c reads them
+ * from img->kdbg_hits instead of reading the image again): the tag
+ * "KDBG" at an 8-byte boundary (KDBGKD_DEBUG_DATA_HEADER64.OwnerTag,
+ * DESIGN §4.3), looked for without branches. */
+static void kdbg_tags(struct scan *s, const uint8_t *page, uint64_t pfn)
+{
+	exq_image *img = s->img;
+	unsigned off, hit = 0;
+	for (off = 0; off < EXQ__PAGE_SIZE; off += 8)
+		hit |= exq__le32(page + off) == 0x4742444Bu; /* "KDBG" */
+	if (__builtin_expect(!hit, 1))
+		return;
+	for (off = 0; off < EXQ__PAGE_SIZE; off += 8) {
+		if (exq__le32(page + off) != 0x4742444Bu)
+			continue;
+		if (img->nkdbg_hits == EXQ__KDBG_HITS) {
+			s->kdbg_overflow = 1;
+			return;
+		}
+		img->kdbg_hits[img->nkdbg_hits++] =
+		    (pfn << EXQ__PAGE_SHIFT) + off;
+	}
+}
+
 /* The sequential pass (scan.c): scan_page on every page. */
 static int scan_page_fn(void *arg, const uint8_t *page, uint64_t pfn)
 {
 	scan_page(arg, page, pfn);
+	kdbg_tags(arg, page, pfn);
 	return 0;
 }
 
@@ -840,9 +866,16 @@ static exq_status scan_run(exq_image *img, uint64_t limit_pfn,
 			return st;
 	}
 	st = scan_alloc(&s);
-	if (st == EXQ_OK)
-		st = exq__scan_pass(img, limit_pfn, scan_page_fn, &s, 0,
+	if (st == EXQ_OK) {
+		img->nkdbg_hits = 0;
+		img->kdbg_upto = 0;
+		st = exq__scan_pass(img, 0, limit_pfn, scan_page_fn, &s, 0,
 				    progress, arg);
+		if (st == EXQ_OK && !s.kdbg_overflow)
+			img->kdbg_upto = limit_pfn;
+		else
+			img->nkdbg_hits = 0;
+	}
 	if (st == EXQ_OK)
 		st = scan_finish(&s);
 	if (st == EXQ_OK)

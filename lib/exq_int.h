@@ -261,6 +261,15 @@ struct exq_image {
 	/* The last full DTB scan that chose nothing (dtb.c), so that asking
 	 * again (exq_dtb_scan after exq_vspace_open failed) does not read
 	 * every page twice; scan_modes: the modes it looked for. */
+	/* KDBG tags the last DTB scan pass met (dtb.c), for the KDBG scan
+	 * (kernel.c), which then reads only the pages that pass did not:
+	 * the tags' physical addresses, ascending, and kdbg_upto, the PFN
+	 * below which every page was looked at (0: no pass, or more tags
+	 * than kept). The two scans share one read of the image. */
+#define EXQ__KDBG_HITS 64
+	uint64_t kdbg_hits[EXQ__KDBG_HITS];
+	size_t nkdbg_hits;
+	uint64_t kdbg_upto;
 	exq_dtb_candidate *scan_cache;
 	size_t scan_ncache;
 	unsigned scan_modes;
@@ -325,16 +334,16 @@ static inline exq_status exq__page_ref_hot(exq_image *img, uint64_t pfn,
 }
 
 /* The pass of the scans that read every page (scan.c): fn(arg, page, pfn)
- * for every page held below limit_pfn, in order, in 1 MiB blocks where the
+ * for every page held in [start_pfn, limit_pfn), in order, in 1 MiB blocks where the
  * source allows, a sparse file's holes skipped (a page of zeros is never
  * given to fn: callers look for something a zero page cannot hold); fn
  * returns nonzero to stop. skip_bad: a page that cannot be read (other
  * than for memory) is skipped instead of ending the pass with its error.
  * progress(parg, done, total) in pages. */
 typedef int (*exq__page_fn)(void *arg, const uint8_t *page, uint64_t pfn);
-exq_status exq__scan_pass(exq_image *img, uint64_t limit_pfn, exq__page_fn fn,
-			  void *arg, int skip_bad, exq_progress_fn progress,
-			  void *parg);
+exq_status exq__scan_pass(exq_image *img, uint64_t start_pfn,
+			  uint64_t limit_pfn, exq__page_fn fn, void *arg,
+			  int skip_bad, exq_progress_fn progress, void *parg);
 
 /* Report progress of a long step (what, done of total) when the caller
  * asked for it. */

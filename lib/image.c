@@ -39,6 +39,8 @@ static void image_reset(exq_image *img)
 	free(img->scan_cache);
 	img->scan_cache = NULL;
 	img->scan_ncache = 0;
+	img->nkdbg_hits = 0;
+	img->kdbg_upto = 0;
 	img->zc_pages = 0;
 	memset(&img->info, 0, sizeof(img->info));
 	img->dtb_checked = 0;

@@ -195,12 +195,46 @@ static void kdbg_progress(void *arg, uint64_t done, uint64_t total)
 	exq__progress(arg, "KDBG scan", done, total);
 }
 
+/* A KDBG tag the DTB scan's pass met (its PA): judged as kdbg_page
+ * judges one it meets. */
+static void kdbg_hit(struct kdbg_scan *ks, uint64_t pa)
+{
+	exq_kernel *k = ks->k;
+	uint8_t b[16];
+	uint64_t off = pa & 0xFFF;
+	exq_status st;
+	if (off < KDBG_TAG || off + KDBG_READ - KDBG_TAG > EXQ__PAGE_SIZE)
+		return; /* the page scan does not look there either */
+	st = exq_read_phys(k->img, pa, b, sizeof(b), NULL);
+	if (oom(k, st) || st != EXQ_OK || memcmp(b, "KDBG", 4) ||
+	    !kdbg_size_known(exq__le32(b + 4)))
+		return;
+	if (++ks->tries > 16)
+		return;
+	if (try_base(k, kdbg_ptr(k, b + 8), "kdbg-scan"))
+		ks->found = 1;
+}
+
 static int from_kdbg_scan(exq_kernel *k)
 {
-	uint64_t limit = exq__scan_limit_pfn(k->img);
+	exq_image *img = k->img;
+	uint64_t limit = exq__scan_limit_pfn(img), start = 0;
 	struct kdbg_scan ks = {k, 0, 0};
-	exq_status st = exq__scan_pass(k->img, limit, kdbg_page, &ks, 1,
-				       kdbg_progress, k->img);
+	exq_status st = EXQ_OK;
+	size_t i;
+	/* the DTB scan read these pages already: its tags, then the rest */
+	if (img->kdbg_upto) {
+		for (i = 0; i < img->nkdbg_hits && !ks.found && !k->nomem &&
+			    ks.tries <= 16; i++)
+			if (img->kdbg_hits[i] >> EXQ__PAGE_SHIFT < limit)
+				kdbg_hit(&ks, img->kdbg_hits[i]);
+		start = img->kdbg_upto;
+	}
+	if (ks.found || k->nomem)
+		return 1;
+	if (ks.tries <= 16 && start < limit)
+		st = exq__scan_pass(img, start, limit, kdbg_page, &ks, 1,
+				    kdbg_progress, img);
 	if (oom(k, st))
 		return 1;
 	if (!ks.found && ks.tries <= 16 && st == EXQ_OK)

@@ -79,9 +79,9 @@ static exq_status pass_block(exq_image *img, uint8_t *buf, uint64_t pfn,
 	return EXQ_OK;
 }
 
-exq_status exq__scan_pass(exq_image *img, uint64_t limit_pfn, exq__page_fn fn,
-			  void *arg, int skip_bad, exq_progress_fn progress,
-			  void *parg)
+exq_status exq__scan_pass(exq_image *img, uint64_t start_pfn,
+			  uint64_t limit_pfn, exq__page_fn fn, void *arg,
+			  int skip_bad, exq_progress_fn progress, void *parg)
 {
 	uint8_t *buf = malloc((size_t)BLOCK_PAGES << EXQ__PAGE_SHIFT);
 	uint64_t done = 0, total = 0;
@@ -93,21 +93,25 @@ exq_status exq__scan_pass(exq_image *img, uint64_t limit_pfn, exq__page_fn fn,
 				    "out of memory for a scan's 1 MiB buffer");
 	for (r = 0; r < img->info.nruns; r++) {
 		const exq_run *run = &img->info.runs[r];
-		if (run->base_page < limit_pfn)
-			total += run->page_count < limit_pfn - run->base_page
-					 ? run->page_count
-					 : limit_pfn - run->base_page;
+		uint64_t lo = run->base_page > start_pfn ? run->base_page : start_pfn;
+		uint64_t hi = run->base_page + run->page_count;
+		if (hi > limit_pfn)
+			hi = limit_pfn;
+		if (lo < hi)
+			total += hi - lo;
 	}
 	if (fd >= 0 && limit_pfn == UINT64_MAX)
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (r = 0; r < img->info.nruns && st == EXQ_OK && !stop; r++) {
 		const exq_run *run = &img->info.runs[r];
-		uint64_t p, end = run->page_count;
+		uint64_t p = 0, end = run->page_count;
 		if (run->base_page >= limit_pfn)
 			break;
 		if (end > limit_pfn - run->base_page)
 			end = limit_pfn - run->base_page;
-		for (p = 0; p < end && st == EXQ_OK && !stop;) {
+		if (start_pfn > run->base_page)
+			p = start_pfn - run->base_page;
+		while (p < end && st == EXQ_OK && !stop) {
 			uint64_t n = end - p < BLOCK_PAGES ? end - p : BLOCK_PAGES;
 			if (progress)
 				progress(parg, done, total);

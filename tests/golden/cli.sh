@@ -285,13 +285,30 @@ fi
 
 # Scans of every page show progress and stop at --max-scan (issue 16): the
 # raw world's KDBG lies above 2 MiB, so the kernel comes from the PE scan
-expect_rc 0 "info --progress on a raw world" "$EXQ" info --json --progress "$T/nomod.raw"
+# (with the DTB given, no DTB scan reads the image first: the KDBG scan
+# runs its own pass)
+ndtb=$("$EXQ" info --json "$T/nomod.raw" 2> /dev/null | sed -n 's/.*"dtb": "\(0x[0-9a-f]*\)".*/\1/p' | head -n 1)
+expect_rc 0 "info --progress on a raw world" "$EXQ" info --json --progress --dtb "${ndtb:-0}" "$T/nomod.raw"
 grep -q 'KDBG scan: 100%' "$T/err" && ok "the KDBG scan reports its progress" || { nok "no KDBG scan progress"; note "$T/err"; }
 grep -q '"base_source": "kdbg-scan"' "$T/out" && ok "without a bound the KDBG scan finds the kernel" || nok "base_source is not kdbg-scan"
 expect_rc 0 "info --max-scan 2M on a raw world" "$EXQ" info --json --max-scan 2M "$T/nomod.raw"
 grep -q 'KDBG scan stopped at the scan bound (0x200000 bytes' "$T/out" && ok "a warning says where the scan stopped" || nok "no scan-bound warning"
 grep -q '"base_source": "pe-scan"' "$T/out" && ok "the kernel then comes from the PE scan" || nok "base_source is not pe-scan"
 expect_rc 2 "--max-scan with no size" "$EXQ" info --max-scan lots "$T/nomod.raw"
+
+# The KDBG scan shares the DTB scan's read of the image (issue 15): on a
+# raw world with no DTB named, `queues` reads the image about once.
+"$TOOLS/rusage" -t 60 -o "$T/ru" -- "$EXQ" queues --json "$T/nomod.raw" > "$T/out" 2> "$T/err"
+rc=$?
+rchar=$(sed -n 's/.*rchar=\([0-9-]*\).*/\1/p' "$T/ru")
+size=$(wc -c < "$T/nomod.raw")
+if [ "$rc" -ne 0 ] || ! grep -q '"base_source": "kdbg-scan"' "$T/out"; then
+	nok "queues on the raw world: exit $rc, or the kernel not from the KDBG scan"
+elif [ "${rchar:--1}" -lt 0 ] || [ "$rchar" -le $((size + 1048576)) ]; then
+	ok "queues on a raw world reads it once ($rchar bytes of $size): the KDBG scan used the DTB scan's pass"
+else
+	nok "queues on a raw world read $rchar bytes of $size"
+fi
 
 # Time follows what the image holds, not what it spans (issue 16 item 12):
 # the raw world with its KDBG tag erased, grown to 16 GiB with a hole (a
