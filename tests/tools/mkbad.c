@@ -336,6 +336,23 @@ static void worlds(void)
 		out_world("world.thread-blink.dmp", w);
 		wput32(w, t1 + 4, t0);
 	}
+	/* Dumps taken mid-update (issue 16 item 1): the Delayed queue's
+	 * head with Flink = item 0 but Blink = the head (an insert half
+	 * done), then Flink = the head but Blink = the last item. */
+	wput32(w, head + 4, head);
+	out_world("world.head-half-inserted.dmp", w);
+	wput32(w, head, head);
+	wput32(w, head + 4, D->items[D->nitems - 1].va);
+	out_world("world.head-half-removed.dmp", w);
+	wput32(w, head, D->items[0].va);
+	/* item 0's Flink: 0 (a list through VA 0, unmapped here), then the
+	 * KQUEUE's own ThreadListHead (issue 16 items 3 and 4) */
+	wput32(w, D->items[0].va, 0);
+	out_world("world.item-flink-0.dmp", w);
+	wput32(w, D->items[0].va, D->va + 0x20);
+	out_world("world.item-flink-into-queue.dmp", w);
+	wput32(w, D->items[0].va,
+	       D->nitems > 1 ? (uint32_t)D->items[1].va : head);
 	/* Module 2's Blink names module 0. */
 	wput32(w, ldr2 + 4, w->modules[0].ldr);
 	out_world("world.module-blink.dmp", w);
@@ -454,6 +471,18 @@ static void gzips(void)
 	b[n + 1] = 0x8b; /* a second member that is only a magic */
 	out("gz.second-magic-only.raw.gz", b, n + 2);
 	free(b);
+	free(z2);
+	/* zeros after the last member, as tape and block devices pad
+	 * (gzip -t and zcat accept them); gzip inside gzip (issue 16 item
+	 * 13) */
+	b = calloc(1, n + 4096);
+	if (!b)
+		die("out of memory");
+	memcpy(b, z, n);
+	out("gz.zero-padded.raw.gz", b, n + 4096);
+	free(b);
+	z2 = gz(z, n, &n2);
+	out("gz.in-gz.raw.gz.gz", z2, n2);
 	free(z2);
 	free(z);
 	gz_bomb("gz.zeros-256m.raw.gz");
