@@ -695,6 +695,9 @@ struct exq__wq {
 	} q[EXQ__WQ_MAX_QUEUES];
 };
 
+/* A warning of the queue search or walk; none once memory ran out (w->nomem:
+ * what failed then says nothing about the dump, and the walk ends NOMEM). */
+void exq__wq_warn(struct exq__wq *w, const char *fmt, ...) EXQ__PRINTF(2, 3);
 /* exq_read_virt that remembers NOMEM in w->nomem (wq_find.c). */
 exq_status exq__wq_read(struct exq__wq *w, uint64_t va, void *buf, size_t len,
 			size_t *got);

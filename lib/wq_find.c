@@ -36,6 +36,18 @@ exq_status exq__wq_read(struct exq__wq *w, uint64_t va, void *buf, size_t len,
 	return st;
 }
 
+void exq__wq_warn(struct exq__wq *w, const char *fmt, ...)
+{
+	char buf[EXQ__WARN_MAX];
+	va_list ap;
+	if (w->nomem)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	exq__warn(w->img, "%s", buf);
+}
+
 /* exq_kernel_export, the same way */
 static exq_status kexport(struct exq__wq *w, const char *name, uint64_t *va)
 {
@@ -481,7 +493,7 @@ static exq_status enum_enode(struct exq__wq *w)
 			e = rdptr0(w, w->node_block + (uint64_t)n * w->P->ptr);
 			if (e == w->root || !enode_ok(w, e, why, sizeof(why))) {
 				if (w->nodes_hint)
-					exq__warn(w->img, "KeNumberNodes is %u but "
+					exq__wq_warn(w, "KeNumberNodes is %u but "
 						  "node %u's ENODE (0x%" PRIx64
 						  ") does not validate: %s",
 						  w->nodes_hint, n, e, why);
@@ -526,7 +538,7 @@ static exq_status enum_partition(struct exq__wq *w)
 		uint64_t t = rdptr0(w, tabs + (uint64_t)n * w->P->ptr);
 		if (n > 0 && (!t || !table_ok(w, t, w->root, why, sizeof(why)))) {
 			if (w->nodes_hint)
-				exq__warn(w->img, "KeNumberNodes is %u but node %u's "
+				exq__wq_warn(w, "KeNumberNodes is %u but node %u's "
 					  "queue table (0x%" PRIx64 ") does not "
 					  "validate%s%s",
 					  w->nodes_hint, n, t, t ? ": " : "",
@@ -884,7 +896,7 @@ static exq_status by_threads(struct exq__wq *w, const struct cands *c,
 	w->node_block = find_node_block(w, enodes, ne);
 	w->root = w->node_block ? rdptr0(w, w->node_block) : enodes[0];
 	if (!w->node_block && ne > 1)
-		exq__warn(w->img, "%zu ENODEs found through worker threads but "
+		exq__wq_warn(w, "%zu ENODEs found through worker threads but "
 			  "not KeNodeBlock: only node 0 (0x%" PRIx64 ") is walked",
 			  ne, w->root);
 	if (!w->nodes_hint && w->node_block)

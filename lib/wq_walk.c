@@ -23,7 +23,7 @@ static void add_error(struct exq__wq *w, exq_wq_queue *q, exq_status status,
 	char buf[320];
 	va_list ap;
 	if (q->nerrors >= EXQ__WQ_MAX_ERRORS) {
-		exq__warn(w->img, "%s queue (node %u): more list errors than "
+		exq__wq_warn(w, "%s queue (node %u): more list errors than "
 			  "the %d kept",
 			  q->name, q->node, EXQ__WQ_MAX_ERRORS);
 		return;
@@ -110,7 +110,7 @@ static void check_blink(struct exq__wq *w, struct list *l, uint64_t node,
 	if (blink == want)
 		return;
 	if (++l->bad_blinks <= MAX_BLINK_WARNINGS)
-		exq__warn(w->img,
+		exq__wq_warn(w,
 			  "%s queue: %s 0x%" PRIx64 ": Blink 0x%" PRIx64
 			  " does not point back to 0x%" PRIx64 ", %s",
 			  l->q->name, head ? "list head" : l->what, node, blink,
@@ -277,7 +277,7 @@ static void walk_list(struct exq__wq *w, struct list *l)
 		check_blink(w, l, l->head, next, prev, 1);
 	}
 	if (l->bad_blinks > MAX_BLINK_WARNINGS)
-		exq__warn(w->img, "%s queue: %zu more %s list nodes whose "
+		exq__wq_warn(w, "%s queue: %zu more %s list nodes whose "
 			  "Blink does not point back",
 			  l->q->name, l->bad_blinks - MAX_BLINK_WARNINGS,
 			  l->what);
@@ -359,21 +359,21 @@ static char *read_ustr(struct exq__wq *w, uint64_t va, const char *what)
 	uint64_t b;
 	char *out;
 	if (exq__wq_read(w, va, h, 2u * w->P->ptr, NULL)) {
-		exq__warn(w->img, "%s: UNICODE_STRING at 0x%" PRIx64
+		exq__wq_warn(w, "%s: UNICODE_STRING at 0x%" PRIx64
 			  " unreadable: %s", what, va, exq_image_error(w->img));
 		return NULL;
 	}
 	len = exq__le16(h);
 	b = w->P->ptr == 8 ? exq__le64(h + 8) : exq__le32(h + 4);
 	if ((len & 1) || len > sizeof(buf) || len > exq__le16(h + 2)) {
-		exq__warn(w->img, "%s: name at 0x%" PRIx64 " has Length %u "
+		exq__wq_warn(w, "%s: name at 0x%" PRIx64 " has Length %u "
 			  "(MaximumLength %u): not decoded (odd, or over %zu "
 			  "bytes)",
 			  what, va, len, exq__le16(h + 2), sizeof(buf));
 		return NULL;
 	}
 	if (exq__wq_read(w, b, buf, len, NULL)) {
-		exq__warn(w->img, "%s: name buffer 0x%" PRIx64 " unreadable: %s",
+		exq__wq_warn(w, "%s: name buffer 0x%" PRIx64 " unreadable: %s",
 			  what, b, exq_image_error(w->img));
 		return NULL;
 	}
@@ -526,6 +526,6 @@ void exq__wq_walk_queue(struct exq__wq *w, exq_wq_queue *q)
 	/* A supporting signal only (DESIGN §7): a dump taken mid-update can
 	 * disagree. KPRIQUEUE keeps no such count. */
 	if (nl == 1 && !q->nerrors && !w->nomem && q->signal_state != q->nitems)
-		exq__warn(w->img, "%s queue: SignalState %u but %zu items pending",
+		exq__wq_warn(w, "%s queue: SignalState %u but %zu items pending",
 			  q->name, q->signal_state, q->nitems);
 }

@@ -71,7 +71,8 @@ sweep() {
 	if [ "$A" -lt 5 ]; then
 		nok "$label: the shim counted $A allocations"; return
 	fi
-	if [ "${EXQ_TEST_FULL:-0}" = 1 ]; then step=$((A / 150 + 1)); else step=$((A / 12 + 1)); fi
+	if [ -n "${NOMEM_STEP:-}" ]; then step=$NOMEM_STEP # every point: 1
+	elif [ "${EXQ_TEST_FULL:-0}" = 1 ]; then step=$((A / 150 + 1)); else step=$((A / 12 + 1)); fi
 	bad=0 seen7=0 n=1
 	while [ "$n" -le "$A" ]; do
 		EXQ_FAILALLOC_AT=$n LD_PRELOAD="$SHIM" "$EXQ" "$@" \
