@@ -333,6 +333,29 @@ static inline exq_status exq__page_ref_hot(exq_image *img, uint64_t pfn,
 	return exq__page_ref(img, pfn, page);
 }
 
+/* Where page pfn already lies (exq__page_ref_hot's hits), or NULL: reads
+ * nothing, changes nothing (for prefetching ahead of exq__page_ref_hot).
+ * *stable is set when the page is inside a source in memory, where the
+ * pointer stays valid while the image is open; a page cache slot's is
+ * valid only until the next read through the cache, which may refill
+ * that slot with another page. */
+static inline const uint8_t *exq__page_peek(const exq_image *img, uint64_t pfn,
+					    int *stable)
+{
+	*stable = img->src->base != NULL;
+	if (*stable) {
+		if (pfn - img->zc_pfn < img->zc_pages)
+			return img->src->base + img->zc_off +
+			       ((pfn - img->zc_pfn) << EXQ__PAGE_SHIFT);
+	} else if (img->pcache) {
+		const struct exq__pcache_slot *sl =
+		    &img->pcache[pfn & img->pcache_mask];
+		if (sl->valid && sl->pfn == pfn)
+			return sl->data;
+	}
+	return NULL;
+}
+
 /* The pass of the scans that read every page (scan.c): fn(arg, page, pfn)
  * for every page held in [start_pfn, limit_pfn), in order, in 1 MiB blocks where the
  * source allows, a sparse file's holes skipped (a page of zeros is never
