@@ -341,14 +341,18 @@ EXQ_API exq_status exq_vtop_pa(exq_vspace *vs, uint64_t va, uint64_t *pa,
  * they were. st and flags may be NULL; pa may be va itself (translation
  * in place). Returns EXQ_OK when every VA translated, else the status of
  * the first that did not, and the message on the image is that VA's (the
- * others' messages are not kept: look one up again with exq_vtop_pa or
- * exq_vtop to hear why). EXQ_INVALID when vs is NULL, or va or pa is NULL
- * with n > 0 (n = 0 does nothing and returns EXQ_OK). The TLB is read and
- * filled as by the single calls, so the answers are theirs; only the TLB
+ * others' messages are not kept: ask exq_vtop_pa or exq_vtop for one to
+ * hear why). EXQ_INVALID when vs is NULL, or va or pa is NULL with n > 0
+ * (n = 0 does nothing and returns EXQ_OK). It reads and fills the
+ * vspace's TLB as exq_vtop_pa does, and beside it a page-table cache of
+ * its own (1024 entries of 16 bytes, allocated with the vspace: for a
+ * 2 MiB range, 4 MiB on x86, its last-level table and the flags above
+ * it), so that a TLB miss where a table is known reads one entry instead
+ * of walking from the root. The answers are exq_vtop_pa's; only the TLB
  * statistics can differ (a VA twice in one group of 16 is walked twice
- * instead of hitting the second time). The page size is not reported:
- * EXQ_XF_LARGE says a translation came from a large page, and exq_vtop_pa
- * gives its size. */
+ * instead of hitting the second time). No allocation per call. The page
+ * size is not reported: EXQ_XF_LARGE says a translation came from a large
+ * page, and exq_vtop_pa gives its size. */
 EXQ_API exq_status exq_vtop_pa_many(exq_vspace *vs, const uint64_t *va,
 				    size_t n, uint64_t *pa, uint32_t *flags,
 				    exq_status *st);

@@ -411,8 +411,9 @@ exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 exq_status exq__dtb_settle(exq_image *img);
 
 /* --- vspace TLB: test and bench knobs (xlat.c). _flush empties the TLB
- * (the next lookup of every page walks); _off(vs, 1) empties it and stops
- * filling it (every lookup misses and walks; 0 fills again); _stats:
+ * and the page-table cache beside it (the next lookup of every page walks
+ * every level); _off(vs, 1) empties both and stops using them (every
+ * lookup misses and walks from the root; 0 fills again); _stats:
  * lookups served from it and walks done on its behalf since the vspace
  * was made (a walk that failed counts as a miss too). */
 void exq__vspace_tlb_flush(exq_vspace *vs);

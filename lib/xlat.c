@@ -330,6 +330,15 @@ struct tlb_ent {
 	uint64_t val;
 };
 
+/* Beside the TLB, a page-table cache (the idea of the CPU's paging-
+ * structure caches): for the VA range one last-level table maps (2 MiB;
+ * x86 4 MiB), that table's PA and the W/U bits ANDed and NX ORed over the
+ * entries above it, so that a TLB miss there reads one entry instead of
+ * walking every level. Direct-mapped, PTC_SLOTS entries of 16 bytes (tag:
+ * VA >> that range's shift, << 1 | 1; val: table PA | W/U | NX). Filled
+ * only by batch walks that reached a last-level table, emptied and off
+ * with the TLB; it stays right for the TLB's reasons. */
+#define PTC_SLOTS 1024u
 struct exq_vspace {
 	exq_image *img;
 	const struct mode *m;
@@ -340,6 +349,7 @@ struct exq_vspace {
 	uint64_t hits, misses;
 	int no_fill; /* exq__vspace_tlb_off: every lookup misses */
 	struct tlb_ent tlb[TLB_SETS * TLB_WAYS];
+	struct tlb_ent ptc[PTC_SLOTS]; /* the page-table cache, below */
 };
 
 _Static_assert((EXQ_XF_PRESENT | EXQ_XF_WRITE | EXQ_XF_USER |
@@ -351,6 +361,7 @@ _Static_assert((EXQ_XF_PRESENT | EXQ_XF_WRITE | EXQ_XF_USER |
 void exq__vspace_tlb_flush(exq_vspace *vs)
 {
 	memset(vs->tlb, 0, sizeof(vs->tlb));
+	memset(vs->ptc, 0, sizeof(vs->ptc));
 	vs->gen = vs->img->gen;
 }
 
@@ -714,43 +725,83 @@ static ALWAYS_INLINE unsigned group_level(exq_image *img, const struct mode *m,
 	return nn;
 }
 
-/* Walk the group's walks act[0..na) down to their ends; val[i] as
- * walk_lean's. The levels are spelt out so that each has its geometry as
- * constants. */
-static ALWAYS_INLINE void group_walk_mode(exq_image *img, const struct mode *m,
-					  uint64_t dtb, struct group *g)
+static ALWAYS_INLINE uint64_t ptc_tag(const struct mode *m, uint64_t va)
 {
-	unsigned k, na = 0;
+	return ((va >> m->shift[m->levels - 2]) << 1) | 1;
+}
+
+/* Walk i resumes at the last level from the page-table cache, or 0. */
+static ALWAYS_INLINE int ptc_find(const exq_vspace *vs, const struct mode *m,
+				  struct group *g, unsigned i)
+{
+	uint64_t tag = ptc_tag(m, g->va[i]);
+	const struct tlb_ent *e = &vs->ptc[(tag >> 1) & (PTC_SLOTS - 1)];
+	if (e->tag != tag)
+		return 0;
+	g->table[i] = e->val & pfn_mask(m);
+	g->all[i] = e->val | ~(uint64_t)(EXQ_XF_WRITE | EXQ_XF_USER);
+	g->any[i] = e->val & E_NX;
+	return 1;
+}
+
+static ALWAYS_INLINE void ptc_fill(exq_vspace *vs, const struct mode *m,
+				   const struct group *g, unsigned i)
+{
+	uint64_t tag = ptc_tag(m, g->va[i]);
+	struct tlb_ent *e = &vs->ptc[(tag >> 1) & (PTC_SLOTS - 1)];
+	e->tag = tag;
+	e->val = g->table[i] | (g->all[i] & (EXQ_XF_WRITE | EXQ_XF_USER)) |
+		 (g->any[i] & E_NX);
+}
+
+/* Walk the group's walks act[0..na) down to their ends; val[i] as
+ * walk_lean's. Walks the page-table cache knows start at the last level;
+ * the others walk the levels above it (spelt out, so that each has its
+ * geometry as constants) and fill the cache, then all read the last. */
+static ALWAYS_INLINE void group_walk_mode(exq_vspace *vs, const struct mode *m,
+					  struct group *g)
+{
+	const unsigned last = m->levels - 1;
+	unsigned k, na = 0, nh = 0, hit[GROUP];
 	for (k = 0; k < g->na; k++) {
 		unsigned i = g->act[k];
 		g->val[i] = 0;
 		if (!va_ok(m, g->va[i]))
 			continue;
-		g->table[i] = dtb;
+		if (!vs->no_fill && ptc_find(vs, m, g, i)) {
+			hit[nh++] = i;
+			continue;
+		}
+		g->table[i] = vs->dtb;
 		g->all[i] = ~0ull;
 		g->any[i] = 0;
 		g->act[na++] = i;
 	}
-	na = group_level(img, m, 0, g, na);
 	if (na)
-		na = group_level(img, m, 1, g, na);
+		na = group_level(vs->img, m, 0, g, na);
+	if (na && last > 1)
+		na = group_level(vs->img, m, 1, g, na);
+	if (na && last > 2)
+		na = group_level(vs->img, m, 2, g, na);
+	for (k = 0; k < na && !vs->no_fill; k++)
+		ptc_fill(vs, m, g, g->act[k]);
+	for (k = 0; k < nh; k++)
+		g->act[na++] = hit[k];
 	if (na)
-		na = group_level(img, m, 2, g, na);
-	if (na)
-		group_level(img, m, 3, g, na);
+		group_level(vs->img, m, last, g, na);
 }
 
 static void group_walk(exq_vspace *vs, struct group *g)
 {
 	switch (vs->paging) { /* modes[]: x86, PAE, x64 */
 	case EXQ_PAGING_PAE:
-		group_walk_mode(vs->img, &modes[1], vs->dtb, g);
+		group_walk_mode(vs, &modes[1], g);
 		break;
 	case EXQ_PAGING_X64:
-		group_walk_mode(vs->img, &modes[2], vs->dtb, g);
+		group_walk_mode(vs, &modes[2], g);
 		break;
 	default:
-		group_walk_mode(vs->img, &modes[0], vs->dtb, g);
+		group_walk_mode(vs, &modes[0], g);
 		break;
 	}
 }

@@ -1059,6 +1059,54 @@ static void many_own_answers(void **state)
 	many_own_answers_mode(EXQ_PAGING_X64, 0x1ad000, 0xfffff80002000000ull);
 }
 
+/* The hand-made tables of the walk tests (flags ANDed and ORed over the
+ * levels, large pages, transition, prototype, a missing table), each case
+ * VA with its neighbour pages, batched twice: the second batch's
+ * neighbours (mapped beside each 4 KiB case that translates) miss the TLB
+ * where the first filled the page-table cache. */
+static void many_cases_mode(struct t_pt *pt, exq_paging paging, uint64_t dtb,
+			    const struct xcase *c, size_t n)
+{
+	exq_image *img;
+	exq_vspace *vs, *ref;
+	uint64_t va[3 * 32];
+	size_t i;
+	assert_true(n <= 32);
+	for (i = 0; i < n; i++) {
+		uint64_t e =
+		    t_pt_find_entry(pt, c[i].va ^ 0x2000, t_pt_levels(pt) - 1);
+		if (c[i].st == EXQ_OK && c[i].size == 0x1000 && e &&
+		    !t_pt_get(pt, e))
+			t_pt_map(pt, c[i].va ^ 0x2000, 0x7f0000 - 0x1000 * i,
+				 T_RW | T_US);
+	}
+	img = open_raw(pt);
+	assert_int_equal(exq_vspace_new(&vs, img, paging, dtb), EXQ_OK);
+	assert_int_equal(exq_vspace_new(&ref, img, paging, dtb), EXQ_OK);
+	for (i = 0; i < n; i++) {
+		va[i] = c[i].va;
+		va[n + i] = c[i].va ^ 0x1000;
+		va[2 * n + i] = c[i].va ^ 0x2000;
+	}
+	many_check(img, vs, ref, va, 2 * n);
+	many_check(img, vs, ref, va + n, 2 * n);
+	exq_vspace_free(vs);
+	exq_vspace_free(ref);
+	exq_image_free(img);
+	t_pt_free(pt);
+}
+
+static void many_cases(void **state)
+{
+	(void)state;
+	many_cases_mode(make_pae(), EXQ_PAGING_PAE, PAE_DTB, pae_cases,
+			sizeof(pae_cases) / sizeof(pae_cases[0]));
+	many_cases_mode(make_x86(), EXQ_PAGING_X86, 0x39000, x86_cases,
+			sizeof(x86_cases) / sizeof(x86_cases[0]));
+	many_cases_mode(make_x64(), EXQ_PAGING_X64, X64_DTB, x64_cases,
+			sizeof(x64_cases) / sizeof(x64_cases[0]));
+}
+
 /* Bad arguments; n = 0 touches nothing. */
 static void many_args(void **state)
 {
@@ -1320,6 +1368,7 @@ int main(void)
 		cmocka_unit_test(many_random_x86),
 		cmocka_unit_test(many_random_x64),
 		cmocka_unit_test(many_own_answers),
+		cmocka_unit_test(many_cases),
 		cmocka_unit_test(many_args),
 #if EXQ_WITH_KDUMPFILE
 		cmocka_unit_test(oracle_pae),
