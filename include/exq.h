@@ -332,6 +332,31 @@ EXQ_API exq_status exq_vtop(exq_vspace *vs, uint64_t va, exq_xlat *out);
 EXQ_API exq_status exq_vtop_pa(exq_vspace *vs, uint64_t va, uint64_t *pa,
 			       uint64_t *page_size, uint32_t *flags);
 
+/* Translate va[0..n) as n calls of exq_vtop_pa would, in one call that
+ * overlaps their memory latency: the VAs are looked up and walked 16 at a
+ * time, each level's entries (and the TLB sets) prefetched for the whole
+ * group before any is read. For each i, st[i] is what exq_vtop_pa(vs,
+ * va[i], ...) returns; where it is EXQ_OK, pa[i] is the PA and flags[i]
+ * the EXQ_XF_* flags it gives; elsewhere pa[i] and flags[i] are left as
+ * they were. st and flags may be NULL; pa may be va itself (translation
+ * in place). Returns EXQ_OK when every VA translated, else the status of
+ * the first that did not, and the message on the image is that VA's (the
+ * others' messages are not kept: ask exq_vtop_pa or exq_vtop for one to
+ * hear why). EXQ_INVALID when vs is NULL, or va or pa is NULL with n > 0
+ * (n = 0 does nothing and returns EXQ_OK). It reads and fills the
+ * vspace's TLB as exq_vtop_pa does, and beside it a page-table cache of
+ * its own (1024 entries of 16 bytes, allocated with the vspace: for a
+ * 2 MiB range, 4 MiB on x86, its last-level table and the flags above
+ * it), so that a TLB miss where a table is known reads one entry instead
+ * of walking from the root. The answers are exq_vtop_pa's; only the TLB
+ * statistics can differ (a VA twice in one group of 16 is walked twice
+ * instead of hitting the second time). No allocation per call. The page
+ * size is not reported: EXQ_XF_LARGE says a translation came from a large
+ * page, and exq_vtop_pa gives its size. */
+EXQ_API exq_status exq_vtop_pa_many(exq_vspace *vs, const uint64_t *va,
+				    size_t n, uint64_t *pa, uint32_t *flags,
+				    exq_status *st);
+
 /* Read virtual memory through the vspace's software TLB (exq_vtop_pa). Reads may cross pages
  * that map to non-adjacent physical pages. On EXQ_OK all len bytes were
  * read; otherwise *done (if non-NULL) holds the number of leading bytes

@@ -333,6 +333,29 @@ static inline exq_status exq__page_ref_hot(exq_image *img, uint64_t pfn,
 	return exq__page_ref(img, pfn, page);
 }
 
+/* Where page pfn already lies (exq__page_ref_hot's hits), or NULL: reads
+ * nothing, changes nothing (for prefetching ahead of exq__page_ref_hot).
+ * *stable is set when the page is inside a source in memory, where the
+ * pointer stays valid while the image is open; a page cache slot's is
+ * valid only until the next read through the cache, which may refill
+ * that slot with another page. */
+static inline const uint8_t *exq__page_peek(const exq_image *img, uint64_t pfn,
+					    int *stable)
+{
+	*stable = img->src->base != NULL;
+	if (*stable) {
+		if (pfn - img->zc_pfn < img->zc_pages)
+			return img->src->base + img->zc_off +
+			       ((pfn - img->zc_pfn) << EXQ__PAGE_SHIFT);
+	} else if (img->pcache) {
+		const struct exq__pcache_slot *sl =
+		    &img->pcache[pfn & img->pcache_mask];
+		if (sl->valid && sl->pfn == pfn)
+			return sl->data;
+	}
+	return NULL;
+}
+
 /* The pass of the scans that read every page (scan.c): fn(arg, page, pfn)
  * for every page held in [start_pfn, limit_pfn), in order, in 1 MiB blocks where the
  * source allows, a sparse file's holes skipped (a page of zeros is never
@@ -388,8 +411,9 @@ exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 exq_status exq__dtb_settle(exq_image *img);
 
 /* --- vspace TLB: test and bench knobs (xlat.c). _flush empties the TLB
- * (the next lookup of every page walks); _off(vs, 1) empties it and stops
- * filling it (every lookup misses and walks; 0 fills again); _stats:
+ * and the page-table cache beside it (the next lookup of every page walks
+ * every level); _off(vs, 1) empties both and stops using them (every
+ * lookup misses and walks from the root; 0 fills again); _stats:
  * lookups served from it and walks done on its behalf since the vspace
  * was made (a walk that failed counts as a miss too). */
 void exq__vspace_tlb_flush(exq_vspace *vs);

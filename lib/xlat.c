@@ -330,6 +330,15 @@ struct tlb_ent {
 	uint64_t val;
 };
 
+/* Beside the TLB, a page-table cache (the idea of the CPU's paging-
+ * structure caches): for the VA range one last-level table maps (2 MiB;
+ * x86 4 MiB), that table's PA and the W/U bits ANDed and NX ORed over the
+ * entries above it, so that a TLB miss there reads one entry instead of
+ * walking every level. Direct-mapped, PTC_SLOTS entries of 16 bytes (tag:
+ * VA >> that range's shift, << 1 | 1; val: table PA | W/U | NX). Filled
+ * only by batch walks that reached a last-level table, emptied and off
+ * with the TLB; it stays right for the TLB's reasons. */
+#define PTC_SLOTS 1024u
 struct exq_vspace {
 	exq_image *img;
 	const struct mode *m;
@@ -340,6 +349,7 @@ struct exq_vspace {
 	uint64_t hits, misses;
 	int no_fill; /* exq__vspace_tlb_off: every lookup misses */
 	struct tlb_ent tlb[TLB_SETS * TLB_WAYS];
+	struct tlb_ent ptc[PTC_SLOTS]; /* the page-table cache, below */
 };
 
 _Static_assert((EXQ_XF_PRESENT | EXQ_XF_WRITE | EXQ_XF_USER |
@@ -351,6 +361,7 @@ _Static_assert((EXQ_XF_PRESENT | EXQ_XF_WRITE | EXQ_XF_USER |
 void exq__vspace_tlb_flush(exq_vspace *vs)
 {
 	memset(vs->tlb, 0, sizeof(vs->tlb));
+	memset(vs->ptc, 0, sizeof(vs->ptc));
 	vs->gen = vs->img->gen;
 }
 
@@ -391,10 +402,12 @@ static void tlb_fill(exq_vspace *vs, uint64_t va, uint64_t val)
 {
 	struct tlb_ent *s =
 	    &vs->tlb[((va >> EXQ__PAGE_SHIFT) & (TLB_SETS - 1)) * TLB_WAYS];
+	uint64_t tag = (va & ~(uint64_t)(EXQ__PAGE_SIZE - 1)) | 1;
 	if (vs->no_fill)
 		return;
-	s[1] = s[0];
-	s[0].tag = (va & ~(uint64_t)(EXQ__PAGE_SIZE - 1)) | 1;
+	if (s[0].tag != tag) /* (a batch may walk one VA twice) */
+		s[1] = s[0];
+	s[0].tag = tag;
 	s[0].val = val;
 }
 
@@ -409,61 +422,90 @@ static uint64_t tlb_val(uint64_t pa, uint64_t size, uint32_t flags)
 }
 
 /* The walk behind the TLB: walk_level's decoding, without recording the
- * levels. Returns the TLB value of va, or 0 when the walk does not end in
- * a translation (the caller then walks with exq__walk, which says why:
+ * levels. lean_step decodes the entry e read at level lvl for va: 1 when
+ * the walk goes on to the table it sets in *table; 0 when it ends, with
+ * *val the TLB value of va, or 0 when the walk does not end in a
+ * translation (the caller then walks with exq__walk, which says why:
  * failures pay twice, translations once). W/U are ANDed and NX ORed over
- * the raw entries (the EXQ_XF_WRITE/_USER bits are the entries' own), and
- * only the last entry is decoded. Inlined once per mode (walk_lean), so
- * that each copy has its geometry as constants. */
-static ALWAYS_INLINE uint64_t walk_lean_mode(exq_image *img,
-					     const struct mode *m,
-					     uint64_t dtb, uint64_t va)
+ * the raw entries in *all, *any (the EXQ_XF_WRITE/_USER bits are the
+ * entries' own), and only the last entry is decoded. Inlined once per
+ * mode (walk_lean, walk_group), so that each copy has its geometry as
+ * constants. */
+static ALWAYS_INLINE int lean_step(const struct mode *m, unsigned lvl,
+				   uint64_t va, uint64_t e, uint64_t *table,
+				   uint64_t *all, uint64_t *any, uint64_t *val)
 {
-	uint64_t table = dtb, mask = pfn_mask(m), e = 0, base, size;
-	uint64_t all = ~0ull, any = 0;
+	uint64_t base, size;
 	uint32_t upper;
-	unsigned lvl;
-	const uint8_t *page;
-	if (!va_ok(m, va))
-		return 0;
-	for (lvl = 0;; lvl++) {
-		uint64_t epa =
-		    table + ((va >> m->shift[lvl]) & ((1u << m->bits[lvl]) - 1)) *
-				m->esize;
-		if (exq__page_ref_hot(img, epa >> EXQ__PAGE_SHIFT, &page) !=
-		    EXQ_OK)
+	if (!(e & E_P)) { /* a transition PTE, or no translation */
+		*val = 0;
+		if (lvl + 1 < m->levels || (e & (E_PROTO | E_TRANS)) != E_TRANS)
 			return 0;
-		page += epa & (EXQ__PAGE_SIZE - 1);
-		e = m->esize == 8 ? exq__le64(page) : exq__le32(page);
-		if (!(e & E_P)) { /* a transition PTE, or no translation */
-			if (lvl + 1 < m->levels ||
-			    (e & (E_PROTO | E_TRANS)) != E_TRANS)
-				return 0;
-			base = e & mask;
-			size = EXQ__PAGE_SIZE;
-			break;
-		}
+		base = e & pfn_mask(m);
+		size = EXQ__PAGE_SIZE;
+	} else {
 		if (!(m->paging == EXQ_PAGING_PAE && lvl == 0)) {
-			all &= e;
-			any |= e;
+			*all &= e;
+			*any |= e;
 		}
 		if (m->large[lvl] && (e & E_PS)) {
 			size = m->large[lvl];
 			base = large_base(m, e, size);
-			break;
-		}
-		if (lvl + 1 == m->levels) {
-			base = e & mask;
+		} else if (lvl + 1 == m->levels) {
+			base = e & pfn_mask(m);
 			size = EXQ__PAGE_SIZE;
-			break;
+		} else {
+			*table = e & pfn_mask(m);
+			return 1;
 		}
-		table = e & mask;
 	}
-	upper = (uint32_t)(all & (EXQ_XF_WRITE | EXQ_XF_USER));
-	if (m->esize == 8 && (any & E_NX))
+	upper = (uint32_t)(*all & (EXQ_XF_WRITE | EXQ_XF_USER));
+	if (m->esize == 8 && (*any & E_NX))
 		upper |= EXQ_XF_NX;
-	return tlb_val(base | (va & (size - 1)), size,
+	*val = tlb_val(base | (va & (size - 1)), size,
 		       mapping_flags(entry_flags(m, lvl, e), upper));
+	return 0;
+}
+
+/* The entry at epa (esize bytes) in place, or NULL when its table cannot
+ * be read (the walk is then redone by exq__walk, which says why). */
+static ALWAYS_INLINE const uint8_t *lean_entry(exq_image *img, uint64_t epa)
+{
+	const uint8_t *page;
+	if (exq__page_ref_hot(img, epa >> EXQ__PAGE_SHIFT, &page) != EXQ_OK)
+		return NULL;
+	return page + (epa & (EXQ__PAGE_SIZE - 1));
+}
+
+static ALWAYS_INLINE uint64_t lean_load(const struct mode *m, const uint8_t *p)
+{
+	return m->esize == 8 ? exq__le64(p) : exq__le32(p);
+}
+
+static ALWAYS_INLINE uint64_t entry_pa(const struct mode *m, unsigned lvl,
+				       uint64_t table, uint64_t va)
+{
+	return table +
+	       ((va >> m->shift[lvl]) & ((1u << m->bits[lvl]) - 1)) * m->esize;
+}
+
+static ALWAYS_INLINE uint64_t walk_lean_mode(exq_image *img,
+					     const struct mode *m, uint64_t dtb,
+					     uint64_t va)
+{
+	uint64_t table = dtb, all = ~0ull, any = 0, val = 0;
+	const uint8_t *p;
+	unsigned lvl;
+	if (!va_ok(m, va))
+		return 0;
+	for (lvl = 0;; lvl++) {
+		p = lean_entry(img, entry_pa(m, lvl, table, va));
+		if (!p)
+			return 0;
+		if (!lean_step(m, lvl, va, lean_load(m, p), &table, &all, &any,
+			       &val))
+			return val;
+	}
 }
 
 static uint64_t walk_lean(exq_vspace *vs, uint64_t va)
@@ -616,6 +658,254 @@ exq_status exq_vtop_pa(exq_vspace *vs, uint64_t va, uint64_t *pa,
 	if (flags)
 		*flags = (uint32_t)(v & TLB_FLAGS);
 	return EXQ_OK;
+}
+
+/* ----------------------------------------------------------- batches */
+
+/* exq_vtop_pa_many translates GROUP VAs at a time, level by level: the
+ * entry addresses of the whole group at one level are computed and
+ * prefetched before any of them is read, so that the cache misses of
+ * independent walks overlap instead of following one another (a random
+ * miss spends most of its time waiting for its PTE). The TLB sets of the
+ * group are prefetched the same way before they are probed. Pointers into
+ * the page cache are never held across a read that may refill a slot: the
+ * prefetch pass only peeks (exq__page_peek), and the read pass asks
+ * exq__page_ref_hot again unless the page lies in a source in memory. */
+#define GROUP 16u
+
+struct group {
+	unsigned n;	     /* VAs in the group */
+	unsigned na;	     /* walks still going: act[0..na) */
+	unsigned act[GROUP]; /* their indexes */
+	uint64_t va[GROUP];
+	uint64_t val[GROUP];   /* TLB value, 0: none (yet) */
+	uint8_t walked[GROUP]; /* missed the TLB */
+	uint64_t table[GROUP], all[GROUP], any[GROUP];
+	uint64_t epa[GROUP];	   /* entry of the level being read */
+	const uint8_t *ent[GROUP]; /* ... where it stably lies, or NULL */
+};
+
+/* Compute and prefetch the level-lvl entry of walk i. */
+static ALWAYS_INLINE void group_issue(exq_image *img, const struct mode *m,
+				      unsigned lvl, struct group *g, unsigned i)
+{
+	uint64_t epa = entry_pa(m, lvl, g->table[i], g->va[i]);
+	int stable;
+	const uint8_t *p = exq__page_peek(img, epa >> EXQ__PAGE_SHIFT, &stable);
+	g->epa[i] = epa;
+	g->ent[i] = NULL;
+	if (p) {
+		p += epa & (EXQ__PAGE_SIZE - 1);
+		__builtin_prefetch(p);
+		if (stable)
+			g->ent[i] = p;
+	}
+}
+
+/* Level lvl of the group's walks act[0..na): every entry prefetched, then
+ * read and decoded. Returns how many walks go on (act[0..that)). */
+static ALWAYS_INLINE unsigned group_level(exq_image *img, const struct mode *m,
+					  unsigned lvl, struct group *g,
+					  unsigned na)
+{
+	unsigned k, nn = 0;
+	if (lvl >= m->levels)
+		return 0;
+	for (k = 0; k < na; k++)
+		group_issue(img, m, lvl, g, g->act[k]);
+	for (k = 0; k < na; k++) {
+		unsigned i = g->act[k];
+		const uint8_t *p = g->ent[i];
+		if (!p && !(p = lean_entry(img, g->epa[i])))
+			continue;
+		if (lean_step(m, lvl, g->va[i], lean_load(m, p), &g->table[i],
+			      &g->all[i], &g->any[i], &g->val[i]))
+			g->act[nn++] = i;
+	}
+	return nn;
+}
+
+static ALWAYS_INLINE uint64_t ptc_tag(const struct mode *m, uint64_t va)
+{
+	return ((va >> m->shift[m->levels - 2]) << 1) | 1;
+}
+
+/* Walk i resumes at the last level from the page-table cache, or 0. */
+static ALWAYS_INLINE int ptc_find(const exq_vspace *vs, const struct mode *m,
+				  struct group *g, unsigned i)
+{
+	uint64_t tag = ptc_tag(m, g->va[i]);
+	const struct tlb_ent *e = &vs->ptc[(tag >> 1) & (PTC_SLOTS - 1)];
+	if (e->tag != tag)
+		return 0;
+	g->table[i] = e->val & pfn_mask(m);
+	g->all[i] = e->val | ~(uint64_t)(EXQ_XF_WRITE | EXQ_XF_USER);
+	g->any[i] = e->val & E_NX;
+	return 1;
+}
+
+static ALWAYS_INLINE void ptc_fill(exq_vspace *vs, const struct mode *m,
+				   const struct group *g, unsigned i)
+{
+	uint64_t tag = ptc_tag(m, g->va[i]);
+	struct tlb_ent *e = &vs->ptc[(tag >> 1) & (PTC_SLOTS - 1)];
+	e->tag = tag;
+	e->val = g->table[i] | (g->all[i] & (EXQ_XF_WRITE | EXQ_XF_USER)) |
+		 (g->any[i] & E_NX);
+}
+
+/* Walk the group's walks act[0..na) down to their ends; val[i] as
+ * walk_lean's. Walks the page-table cache knows start at the last level;
+ * the others walk the levels above it (spelt out, so that each has its
+ * geometry as constants) and fill the cache, then all read the last. */
+static ALWAYS_INLINE void group_walk_mode(exq_vspace *vs, const struct mode *m,
+					  struct group *g)
+{
+	const unsigned last = m->levels - 1;
+	unsigned k, na = 0, nh = 0, hit[GROUP];
+	for (k = 0; k < g->na; k++) {
+		unsigned i = g->act[k];
+		g->val[i] = 0;
+		if (!va_ok(m, g->va[i]))
+			continue;
+		if (!vs->no_fill && ptc_find(vs, m, g, i)) {
+			hit[nh++] = i;
+			continue;
+		}
+		g->table[i] = vs->dtb;
+		g->all[i] = ~0ull;
+		g->any[i] = 0;
+		g->act[na++] = i;
+	}
+	if (na)
+		na = group_level(vs->img, m, 0, g, na);
+	if (na && last > 1)
+		na = group_level(vs->img, m, 1, g, na);
+	if (na && last > 2)
+		na = group_level(vs->img, m, 2, g, na);
+	for (k = 0; k < na && !vs->no_fill; k++)
+		ptc_fill(vs, m, g, g->act[k]);
+	for (k = 0; k < nh; k++)
+		g->act[na++] = hit[k];
+	if (na)
+		group_level(vs->img, m, last, g, na);
+}
+
+static void group_walk(exq_vspace *vs, struct group *g)
+{
+	switch (vs->paging) { /* modes[]: x86, PAE, x64 */
+	case EXQ_PAGING_PAE:
+		group_walk_mode(vs, &modes[1], g);
+		break;
+	case EXQ_PAGING_X64:
+		group_walk_mode(vs, &modes[2], g);
+		break;
+	default:
+		group_walk_mode(vs, &modes[0], g);
+		break;
+	}
+}
+
+/* Prefetch the TLB sets of va[0..n) (n <= GROUP). (Prefetching them a
+ * group ahead, while the previous group walks, measured no faster.) */
+static void group_prefetch_sets(const exq_vspace *vs, const uint64_t *va,
+				size_t n)
+{
+	size_t i;
+	if (vs->no_fill)
+		return;
+	for (i = 0; i < n && i < GROUP; i++)
+		__builtin_prefetch(
+		    &vs->tlb[((va[i] >> EXQ__PAGE_SHIFT) & (TLB_SETS - 1)) *
+			     TLB_WAYS]);
+}
+
+/* Take va[0..n) into g and look them up in the TLB (its sets prefetched
+ * first); the misses are left in g->act for group_walk. With the TLB off
+ * nothing is ever in it, and nothing is probed. */
+static void group_lookup(exq_vspace *vs, struct group *g, const uint64_t *va,
+			 unsigned n)
+{
+	unsigned i;
+	g->n = n;
+	g->na = 0;
+	for (i = 0; i < n; i++)
+		g->va[i] = va[i];
+	if (vs->no_fill) {
+		for (i = 0; i < n; i++) {
+			g->walked[i] = 1;
+			g->act[i] = i;
+		}
+		g->na = n;
+		return;
+	}
+	group_prefetch_sets(vs, va, n);
+	for (i = 0; i < n; i++) {
+		g->val[i] = tlb_find(vs, g->va[i]);
+		g->walked[i] = !g->val[i];
+		if (!g->val[i])
+			g->act[g->na++] = i;
+	}
+}
+
+/* The status of VA i of a walked group whose lean walk did not translate:
+ * exq__walk says why (or translates: a table page that failed to read just
+ * now and read now). */
+static exq_status group_failed(exq_vspace *vs, struct group *g, unsigned i)
+{
+	exq_xlat x;
+	exq_status st = exq__walk(vs->img, vs->paging, vs->dtb, g->va[i], &x);
+	if (st == EXQ_OK)
+		g->val[i] = tlb_val(x.pa, x.page_size, x.flags);
+	return st;
+}
+
+exq_status exq_vtop_pa_many(exq_vspace *vs, const uint64_t *va, size_t n,
+			    uint64_t *pa, uint32_t *flags, exq_status *st)
+{
+	struct group g;
+	exq__err first_msg;
+	exq_status first = EXQ_OK;
+	size_t at = 0, nfail = 0;
+	unsigned i;
+	if (!vs || (n && (!va || !pa)))
+		return vs ? exq__err_set(&vs->img->err, EXQ_INVALID,
+					 "NULL va or pa")
+			  : EXQ_INVALID;
+	for (; at < n; at += g.n) {
+		group_lookup(vs, &g, va + at,
+			     n - at < GROUP ? (unsigned)(n - at) : GROUP);
+		if (g.na)
+			group_walk(vs, &g);
+		for (i = 0; i < g.n; i++) {
+			exq_status s = EXQ_OK;
+			uint64_t v = g.val[i];
+			if (g.walked[i]) {
+				vs->misses++;
+				if (!v &&
+				    (s = group_failed(vs, &g, i)) != EXQ_OK &&
+				    nfail++ == 0) {
+					first = s;
+					first_msg = vs->img->err;
+				}
+				if ((v = g.val[i]) != 0)
+					tlb_fill(vs, g.va[i], v);
+			} else {
+				vs->hits++;
+			}
+			if (st)
+				st[at + i] = s;
+			if (!v)
+				continue;
+			pa[at + i] =
+			    (v & TLB_PA) | (g.va[i] & (EXQ__PAGE_SIZE - 1));
+			if (flags)
+				flags[at + i] = (uint32_t)(v & TLB_FLAGS);
+		}
+	}
+	if (nfail) /* the message is the first failure's, whatever came after */
+		vs->img->err = first_msg;
+	return first;
 }
 
 exq_status exq_read_virt(exq_vspace *vs, uint64_t va, void *buf, size_t len,

@@ -21,6 +21,9 @@
  *              as far as 64 Ki entries hold N random pages
  *   pa-hit     exq_vtop_pa over 8192 of the VAs (random pages, all held by
  *              the TLB), warm
+ *   pa-many-miss, pa-many-miss-hot, pa-many-first, pa-many-hit
+ *              the same four with exq_vtop_pa_many, given all the VAs of
+ *              the case in one call (per-VA statuses asked for)
  *   read8-miss 8-byte exq_read_virt over the N VAs, TLB off
  *   read8      8-byte exq_read_virt, passes over the N VAs, TLB warm
  *   read8-hot  8-byte exq_read_virt within 64 pages (TLB hits)
@@ -112,6 +115,31 @@ static uint64_t do_pa(exq_vspace *vs, const struct map *m, size_t n,
 	return sum;
 }
 
+/* the VAs of m[0..n) in an array, and room for the answers, for
+ * exq_vtop_pa_many (set by bench_many) */
+static const uint64_t *many_va;
+static uint64_t *many_pa;
+static exq_status *many_st;
+
+static uint64_t do_many(exq_vspace *vs, const struct map *m, size_t n,
+			size_t ops)
+{
+	uint64_t sum = 0;
+	size_t done, i;
+	for (done = 0; done < ops; done += n) {
+		size_t c = ops - done < n ? ops - done : n;
+		exq_status st =
+		    exq_vtop_pa_many(vs, many_va, c, many_pa, NULL, many_st);
+		for (i = 0; i < c; i++) {
+			if (st != EXQ_OK || many_st[i] != EXQ_OK ||
+			    many_pa[i] != m[i].pa)
+				disagree(vs, &m[i], many_pa[i]);
+			sum += many_pa[i];
+		}
+	}
+	return sum;
+}
+
 static uint64_t do_read8(exq_vspace *vs, const struct map *m, size_t n,
 			 size_t ops)
 {
@@ -167,6 +195,24 @@ static void bench(const char *mode, const char *name, bench_fn f,
 	printf("\n");
 }
 
+static void bench_many(const char *mode, const char *name, exq_vspace *vs,
+		       const struct map *m, size_t n, size_t ops, int cold)
+{
+	uint64_t *va = malloc(n * sizeof(*va));
+	size_t i;
+	many_pa = malloc(n * sizeof(*many_pa));
+	many_st = malloc(n * sizeof(*many_st));
+	if (!va || !many_pa || !many_st)
+		die("out of memory");
+	for (i = 0; i < n; i++)
+		va[i] = m[i].va;
+	many_va = va;
+	bench(mode, name, do_many, vs, m, n, ops, cold);
+	free(va);
+	free(many_pa);
+	free(many_st);
+}
+
 static void one_mode(exq_paging paging, size_t n)
 {
 	size_t mem = 256 * MiB, i;
@@ -208,6 +254,11 @@ static void one_mode(exq_paging paging, size_t n)
 	bench(name, "pa-first", do_pa, vs, m, n, n, COLD);
 	bench(name, "pa-repeat", do_pa, vs, m, n, 4 * n, WARM);
 	bench(name, "pa-hit", do_pa, vs, m, n < 8192 ? n : 8192, 4 * n, WARM);
+	bench_many(name, "pa-many-miss", vs, m, n, 4 * n, NOTLB);
+	bench_many(name, "pa-many-miss-hot", vs, hot, 64, 4 * n, NOTLB);
+	bench_many(name, "pa-many-first", vs, m, n, n, COLD);
+	bench_many(name, "pa-many-hit", vs, m, n < 8192 ? n : 8192, 4 * n,
+		   WARM);
 	bench(name, "read8-miss", do_read8, vs, m, n, 4 * n, NOTLB);
 	bench(name, "read8", do_read8, vs, m, n, 4 * n, WARM);
 	bench(name, "read8-hot", do_read8, vs, hot, 64, 4 * n, WARM);

@@ -4,7 +4,9 @@
  * NX, page-table page missing from the dump), virtual reads across
  * non-adjacent pages, vspace opening, the TLB (exq_vtop_pa and reads
  * answer as the walk: random tables, aliasing VAs, failures, a re-opened
- * image), and a differential test against libaddrxlat (the oracle) on
+ * image), exq_vtop_pa_many against them one by one (random batches,
+ * answers kept apart in a group, the page cache evicting under a group),
+ * and a differential test against libaddrxlat (the oracle) on
  * random page tables. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -796,6 +799,346 @@ static void tlb_image_reopened(void **state)
 	t_pt_free(b);
 }
 
+/* ------------------------------------------ batches (exq_vtop_pa_many) */
+
+/* pt's memory opened as a raw file (src 1: read through the page cache)
+ * or in place (src 0). */
+static exq_image *open_src(const struct t_pt *pt, int src)
+{
+	char path[] = "/tmp/exq-test-xlat-XXXXXX";
+	exq_image *img;
+	int fd;
+	if (!src)
+		return open_raw(pt);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, pt->mem, pt->mem_size),
+			 (ssize_t)pt->mem_size);
+	close(fd);
+	img = exq_image_new();
+	assert_non_null(img);
+	assert_int_equal(exq_image_open_file(img, path), EXQ_OK);
+	unlink(path);
+	return img;
+}
+
+/* exq_vtop_pa_many over va[0..n) answers as exq_vtop_pa one by one (on
+ * ref, another vspace of the image) and exq_vtop: per VA the same status,
+ * and on EXQ_OK the same PA and flags; elsewhere pa[i] and flags[i] are
+ * left as they were. It returns the first failure's status with that
+ * VA's message on the image. Then again with st and flags NULL, and in
+ * place (pa = va). */
+static void many_check(exq_image *img, exq_vspace *vs, exq_vspace *ref,
+		       const uint64_t *va, size_t n)
+{
+	uint64_t *pa = malloc((n + 1) * sizeof(*pa));
+	uint32_t *fl = malloc((n + 1) * sizeof(*fl));
+	exq_status *st = malloc((n + 1) * sizeof(*st)), ret, first = EXQ_OK;
+	char msg[1024], first_msg[1024] = "";
+	size_t i;
+	assert_true(pa && fl && st);
+	for (i = 0; i < n; i++) {
+		pa[i] = 0xbad000 + i;
+		fl[i] = 0xbad;
+	}
+	exq__err_clear(&img->err);
+	ret = exq_vtop_pa_many(vs, va, n, pa, fl, st);
+	snprintf(msg, sizeof(msg), "%s", exq_image_error(img));
+	for (i = 0; i < n; i++) {
+		exq_xlat x;
+		uint64_t rpa = 0;
+		uint32_t rfl = 0;
+		exq_status vst = exq_vtop(ref, va[i], &x);
+		exq_status rst = exq_vtop_pa(ref, va[i], &rpa, NULL, &rfl);
+		if (st[i] != rst || rst != vst)
+			fail_msg("%zu of %zu: VA 0x%llx: many %s, vtop_pa %s, "
+				 "vtop %s",
+				 i, n, (unsigned long long)va[i],
+				 exq_strerror(st[i]), exq_strerror(rst),
+				 exq_strerror(vst));
+		if (rst == EXQ_OK && (pa[i] != rpa || pa[i] != x.pa ||
+				      fl[i] != rfl || fl[i] != x.flags))
+			fail_msg("%zu of %zu: VA 0x%llx: many PA 0x%llx flags "
+				 "0x%x, vtop_pa PA 0x%llx flags 0x%x",
+				 i, n, (unsigned long long)va[i],
+				 (unsigned long long)pa[i], fl[i],
+				 (unsigned long long)rpa, rfl);
+		if (rst != EXQ_OK) {
+			assert_int_equal(pa[i], 0xbad000 + i);
+			assert_int_equal(fl[i], 0xbad);
+			if (first == EXQ_OK) {
+				first = rst;
+				snprintf(first_msg, sizeof(first_msg), "%s",
+					 exq_image_error(img));
+			}
+		}
+	}
+	assert_int_equal(ret, first);
+	if (first != EXQ_OK)
+		assert_string_equal(msg, first_msg);
+	/* no statuses or flags asked for; the answers in place of the VAs */
+	memcpy(pa, va, n * sizeof(*pa));
+	assert_int_equal(exq_vtop_pa_many(vs, pa, n, pa, NULL, NULL), first);
+	for (i = 0; i < n; i++) {
+		uint64_t rpa;
+		if (exq_vtop_pa(ref, va[i], &rpa, NULL, NULL) == EXQ_OK)
+			assert_int_equal(pa[i], rpa);
+		else
+			assert_int_equal(pa[i], va[i]);
+	}
+	free(pa);
+	free(fl);
+	free(st);
+}
+
+/* Batches of many sizes (0, 1, around the group of 16, large) of random
+ * VAs over random page tables (everything tlb_random_mode meets), with
+ * duplicates near each other (the same group), the TLB on and off; read
+ * in place from memory, and through the page cache (a file: the cache is
+ * 4 MiB, direct-mapped, and the tables span 28 MiB, so a group's table
+ * pages evict each other). */
+static void many_random_mode(exq_paging paging, uint64_t dtb, unsigned budget)
+{
+	static const size_t sizes[] = {0,  1,  2,  3,  7,   15,	 16,   17,
+				       31, 32, 33, 63, 100, 257, 1000, 4099};
+	struct t_pt *pt = t_pt_new(paging, 32 * MiB, dtb, 0x400000, 32 * MiB);
+	uint64_t seed = 0x3a77 + (uint64_t)paging, prefixes[4096], pool[3000];
+	uint64_t va[4099];
+	size_t np = 0, i, k;
+	int src, off;
+	fill_table(pt, dtb & ~0x1Full, 0, 0, &seed, prefixes, &np, 4096,
+		   budget);
+	for (i = 0; i < 3000; i++)
+		pool[i] = random_va(paging, &seed, prefixes, np);
+	for (src = 0; src < 2; src++) {
+		exq_image *img = open_src(pt, src);
+		exq_vspace *vs, *ref;
+		assert_int_equal(exq_vspace_new(&vs, img, paging, dtb), EXQ_OK);
+		assert_int_equal(exq_vspace_new(&ref, img, paging, dtb),
+				 EXQ_OK);
+		for (off = 0; off < 2; off++) {
+			exq__vspace_tlb_off(vs, off);
+			for (k = 0; k < 2 * sizeof(sizes) / sizeof(sizes[0]);
+			     k++) {
+				size_t n = sizes[k % (sizeof(sizes) /
+						      sizeof(sizes[0]))];
+				for (i = 0; i < n; i++) {
+					uint64_t r = t_rand(&seed);
+					va[i] =
+					    r % 5 == 0 && i
+						? va[i - 1 -
+						     r / 5 % (i < 9 ? i : 9)]
+						: pool[r % 3000];
+				}
+				many_check(img, vs, ref, va, n);
+			}
+		}
+		exq_vspace_free(vs);
+		exq_vspace_free(ref);
+		exq_image_free(img);
+	}
+	t_pt_free(pt);
+}
+
+static void many_random_pae(void **state)
+{
+	(void)state;
+	many_random_mode(EXQ_PAGING_PAE, 0x185020, 40);
+}
+
+static void many_random_x86(void **state)
+{
+	(void)state;
+	many_random_mode(EXQ_PAGING_X86, 0x39000, 40);
+}
+
+static void many_random_x64(void **state)
+{
+	(void)state;
+	many_random_mode(EXQ_PAGING_X64, 0x1ad000, 3);
+}
+
+/* A group whose VAs each have their own page table and frame, the tables
+ * 4 MiB apart (one page cache slot for all of them), mixed with VAs that
+ * fail in different ways: each answer must be exactly its own VA's (a
+ * walk that took another's entry, a result stored at another's index, or
+ * a page cache pointer held while the slot was refilled gives another
+ * frame or status). From memory and from a file, the TLB on and off,
+ * and in every rotation (each VA at each place of the group). */
+static void many_own_answers_mode(exq_paging paging, uint64_t dtb,
+				  uint64_t base)
+{
+	enum { NT = 6, NV = 3 * NT + 4 };
+	struct t_pt *pt = t_pt_new(paging, 32 * MiB, dtb, 0x200000, 32 * MiB);
+	uint64_t region = paging == EXQ_PAGING_X86 ? 0x400000 : 0x200000;
+	uint64_t va[NV], want[NV], got[NV], rot[NV], wrot[NV];
+	exq_status st[NV], wst[NV], srot[NV];
+	size_t i, k, r;
+	int src, off;
+	/* the upper tables first, from the low pool */
+	t_pt_map(pt, base - region, 0x100000, T_RW);
+	/* va[k], va[NT + k], va[2 * NT + k]: table k's (neighbours in the
+	 * group have different tables); every table maps the same indexes,
+	 * so that reading the wrong table or index gives a present entry
+	 * and a wrong frame, not a failure that the walk behind redoes */
+	for (k = 0; k < NT; k++) {
+		uint64_t v = base + k * region;
+		pt->next = 0x400000 * (k + 1) + 0x5000; /* PT: pcache slot 5 */
+		t_pt_map(pt, v + 0x3000, 0x180000 + 0x1000 * k, T_RW);
+		va[k] = v + 0x3000 + 8 * k;
+		want[k] = 0x180000 + 0x1000 * k + 8 * k;
+		wst[k] = EXQ_OK;
+		va[NT + k] = v + 0x1000; /* same table, PTE not present */
+		wst[NT + k] = EXQ_NOTPRESENT;
+		t_pt_map(pt, v + 0x4000, 0x1a0000 + 0x1000 * k, T_RW);
+		va[2 * NT + k] = v + 0x4000 + 0x10 * k;
+		want[2 * NT + k] = 0x1a0000 + 0x1000 * k + 0x10 * k;
+		wst[2 * NT + k] = EXQ_OK;
+	}
+	va[3 * NT] = base + NT * region + 0x1000; /* no table at all */
+	wst[3 * NT] = EXQ_NOTPRESENT;
+	va[3 * NT + 1] =
+	    paging == EXQ_PAGING_X64 ? 0x0000900000000000ull : 0x100000000ull;
+	wst[3 * NT + 1] = EXQ_INVALID;
+	va[3 * NT + 2] = va[0]; /* a duplicate */
+	want[3 * NT + 2] = want[0];
+	wst[3 * NT + 2] = EXQ_OK;
+	/* and a large page, read beyond its first 4 KiB */
+	t_pt_map_large(pt, base + (NT + 2) * region, t_pt_levels(pt) - 2,
+		       0x1c00000, T_RW);
+	va[3 * NT + 3] = base + (NT + 2) * region + 0x12348;
+	want[3 * NT + 3] = 0x1c12348;
+	wst[3 * NT + 3] = EXQ_OK;
+	for (src = 0; src < 2; src++) {
+		exq_image *img = open_src(pt, src);
+		exq_vspace *vs;
+		assert_int_equal(exq_vspace_new(&vs, img, paging, dtb), EXQ_OK);
+		for (off = 0; off < 2; off++) {
+			exq__vspace_tlb_off(vs, off);
+			for (r = 0; r < NV; r++) {
+				for (i = 0; i < NV; i++) {
+					rot[i] = va[(i + r) % NV];
+					got[i] = 0;
+				}
+				exq_vtop_pa_many(vs, rot, NV, got, NULL, srot);
+				for (i = 0; i < NV; i++) {
+					k = (i + r) % NV;
+					wrot[i] =
+					    wst[k] == EXQ_OK ? want[k] : 0;
+					st[i] = srot[i];
+					if (st[i] != wst[k] ||
+					    got[i] != wrot[i])
+						fail_msg(
+						    "%s src %d tlb-off %d "
+						    "rotation %zu: "
+						    "VA 0x%llx: %s PA 0x%llx, "
+						    "want %s "
+						    "0x%llx",
+						    exq_paging_name(paging),
+						    src, off, r,
+						    (unsigned long long)rot[i],
+						    exq_strerror(st[i]),
+						    (unsigned long long)got[i],
+						    exq_strerror(wst[k]),
+						    (unsigned long long)
+							wrot[i]);
+				}
+			}
+		}
+		exq_vspace_free(vs);
+		exq_image_free(img);
+	}
+	t_pt_free(pt);
+}
+
+static void many_own_answers(void **state)
+{
+	(void)state;
+	many_own_answers_mode(EXQ_PAGING_PAE, 0x185000, 0x82000000);
+	many_own_answers_mode(EXQ_PAGING_X86, 0x39000, 0x82000000);
+	many_own_answers_mode(EXQ_PAGING_X64, 0x1ad000, 0xfffff80002000000ull);
+}
+
+/* The hand-made tables of the walk tests (flags ANDed and ORed over the
+ * levels, large pages, transition, prototype, a missing table), each case
+ * VA with its neighbour pages, batched twice: the second batch's
+ * neighbours (mapped beside each 4 KiB case that translates) miss the TLB
+ * where the first filled the page-table cache. */
+static void many_cases_mode(struct t_pt *pt, exq_paging paging, uint64_t dtb,
+			    const struct xcase *c, size_t n)
+{
+	exq_image *img;
+	exq_vspace *vs, *ref;
+	uint64_t va[3 * 32];
+	size_t i;
+	assert_true(n <= 32);
+	for (i = 0; i < n; i++) {
+		uint64_t e =
+		    t_pt_find_entry(pt, c[i].va ^ 0x2000, t_pt_levels(pt) - 1);
+		if (c[i].st == EXQ_OK && c[i].size == 0x1000 && e &&
+		    !t_pt_get(pt, e))
+			t_pt_map(pt, c[i].va ^ 0x2000, 0x7f0000 - 0x1000 * i,
+				 T_RW | T_US);
+	}
+	img = open_raw(pt);
+	assert_int_equal(exq_vspace_new(&vs, img, paging, dtb), EXQ_OK);
+	assert_int_equal(exq_vspace_new(&ref, img, paging, dtb), EXQ_OK);
+	for (i = 0; i < n; i++) {
+		va[i] = c[i].va;
+		va[n + i] = c[i].va ^ 0x1000;
+		va[2 * n + i] = c[i].va ^ 0x2000;
+	}
+	many_check(img, vs, ref, va, 2 * n);
+	many_check(img, vs, ref, va + n, 2 * n);
+	exq_vspace_free(vs);
+	exq_vspace_free(ref);
+	exq_image_free(img);
+	t_pt_free(pt);
+}
+
+static void many_cases(void **state)
+{
+	(void)state;
+	many_cases_mode(make_pae(), EXQ_PAGING_PAE, PAE_DTB, pae_cases,
+			sizeof(pae_cases) / sizeof(pae_cases[0]));
+	many_cases_mode(make_x86(), EXQ_PAGING_X86, 0x39000, x86_cases,
+			sizeof(x86_cases) / sizeof(x86_cases[0]));
+	many_cases_mode(make_x64(), EXQ_PAGING_X64, X64_DTB, x64_cases,
+			sizeof(x64_cases) / sizeof(x64_cases[0]));
+}
+
+/* Bad arguments; n = 0 touches nothing. */
+static void many_args(void **state)
+{
+	struct t_pt *pt = make_pae();
+	exq_image *img = open_raw(pt);
+	exq_vspace *vs;
+	uint64_t va = 0x82a00008, pa = 0xbad;
+	exq_status st = EXQ_CYCLE;
+	(void)state;
+	assert_int_equal(exq_vspace_new(&vs, img, EXQ_PAGING_PAE, PAE_DTB),
+			 EXQ_OK);
+	assert_int_equal(exq_vtop_pa_many(NULL, &va, 1, &pa, NULL, &st),
+			 EXQ_INVALID);
+	assert_int_equal(exq_vtop_pa_many(vs, NULL, 1, &pa, NULL, &st),
+			 EXQ_INVALID);
+	assert_int_equal(exq_vtop_pa_many(vs, &va, 1, NULL, NULL, &st),
+			 EXQ_INVALID);
+	assert_int_equal(pa, 0xbad);
+	assert_int_equal(st, EXQ_CYCLE);
+	assert_int_equal(exq_vtop_pa_many(vs, NULL, 0, NULL, NULL, NULL),
+			 EXQ_OK);
+	assert_int_equal(exq_vtop_pa_many(vs, &va, 0, &pa, NULL, &st), EXQ_OK);
+	assert_int_equal(pa, 0xbad);
+	assert_int_equal(st, EXQ_CYCLE);
+	assert_int_equal(exq_vtop_pa_many(vs, &va, 1, &pa, NULL, &st), EXQ_OK);
+	assert_int_equal(pa, 0x701008);
+	assert_int_equal(st, EXQ_OK);
+	exq_vspace_free(vs);
+	exq_image_free(img);
+	t_pt_free(pt);
+}
+
 /* ------------------------------------------------ the oracle (libaddrxlat) */
 
 #if EXQ_WITH_KDUMPFILE
@@ -1021,6 +1364,12 @@ int main(void)
 		cmocka_unit_test(tlb_aliasing),
 		cmocka_unit_test(tlb_failures_walk),
 		cmocka_unit_test(tlb_image_reopened),
+		cmocka_unit_test(many_random_pae),
+		cmocka_unit_test(many_random_x86),
+		cmocka_unit_test(many_random_x64),
+		cmocka_unit_test(many_own_answers),
+		cmocka_unit_test(many_cases),
+		cmocka_unit_test(many_args),
 #if EXQ_WITH_KDUMPFILE
 		cmocka_unit_test(oracle_pae),
 		cmocka_unit_test(oracle_x86),
