@@ -47,7 +47,7 @@ measure() {
 			say "$name: exit $rc: $(head -n 2 "$T/err")"
 			exit 1
 		fi
-		ms=$(sed 's/.*wall_ms=//' "$T/ru")
+		ms=$(sed 's/.*wall_ms=\([0-9]*\).*/\1/' "$T/ru")
 		kb=$(sed 's/maxrss_kb=\([0-9]*\).*/\1/' "$T/ru")
 		echo "$ms" >> "$T/ms"
 		[ "$kb" -gt "$rss" ] && rss=$kb
