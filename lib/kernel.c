@@ -169,24 +169,34 @@ struct kdbg_scan {
 	int found;
 };
 
+/* One "KDBG" tag met (t: its 16 bytes: tag, size, KernBase): 1 when the
+ * search is over (the kernel found, or more than 16 tags judged). */
+static int kdbg_tag(struct kdbg_scan *ks, const uint8_t *t)
+{
+	if (memcmp(t, "KDBG", 4) || !kdbg_size_known(exq__le32(t + 4)))
+		return 0;
+	if (++ks->tries > 16)
+		return 1;
+	if (try_base(ks->k, kdbg_ptr(ks->k, t + 8), "kdbg-scan")) {
+		ks->found = 1; /* the rest need not be read */
+		return 1;
+	}
+	return 0;
+}
+
+/* Where a tag can stand: a whole KDBG_READ block from it fits the page. */
+static int kdbg_off_ok(uint64_t off)
+{
+	return off >= KDBG_TAG && off + KDBG_READ - KDBG_TAG <= EXQ__PAGE_SIZE;
+}
+
 static int kdbg_page(void *arg, const uint8_t *page, uint64_t pfn)
 {
-	struct kdbg_scan *ks = arg;
-	exq_kernel *k = ks->k;
 	uint32_t off;
 	(void)pfn;
-	for (off = KDBG_TAG; off + KDBG_READ - KDBG_TAG <= EXQ__PAGE_SIZE;
-	     off += 8) {
-		if (memcmp(page + off, "KDBG", 4) ||
-		    !kdbg_size_known(exq__le32(page + off + 4)))
-			continue;
-		if (++ks->tries > 16)
+	for (off = KDBG_TAG; kdbg_off_ok(off); off += 8)
+		if (kdbg_tag(arg, page + off))
 			return 1;
-		if (try_base(k, kdbg_ptr(k, page + off + 8), "kdbg-scan")) {
-			ks->found = 1; /* the rest need not be read */
-			return 1;
-		}
-	}
 	return 0;
 }
 
@@ -195,24 +205,18 @@ static void kdbg_progress(void *arg, uint64_t done, uint64_t total)
 	exq__progress(arg, "KDBG scan", done, total);
 }
 
-/* A KDBG tag the DTB scan's pass met (its PA): judged as kdbg_page
+/* A KDBG tag the DTB scan's pass met (its PA), judged as kdbg_page
  * judges one it meets. */
-static void kdbg_hit(struct kdbg_scan *ks, uint64_t pa)
+static int kdbg_hit(struct kdbg_scan *ks, uint64_t pa)
 {
-	exq_kernel *k = ks->k;
-	uint8_t b[16];
-	uint64_t off = pa & 0xFFF;
+	uint8_t t[16];
 	exq_status st;
-	if (off < KDBG_TAG || off + KDBG_READ - KDBG_TAG > EXQ__PAGE_SIZE)
-		return; /* the page scan does not look there either */
-	st = exq_read_phys(k->img, pa, b, sizeof(b), NULL);
-	if (oom(k, st) || st != EXQ_OK || memcmp(b, "KDBG", 4) ||
-	    !kdbg_size_known(exq__le32(b + 4)))
-		return;
-	if (++ks->tries > 16)
-		return;
-	if (try_base(k, kdbg_ptr(k, b + 8), "kdbg-scan"))
-		ks->found = 1;
+	if (!kdbg_off_ok(pa & 0xFFF))
+		return 0; /* the page scan does not look there either */
+	st = exq_read_phys(ks->k->img, pa, t, sizeof(t), NULL);
+	if (oom(ks->k, st))
+		return 1;
+	return st == EXQ_OK && kdbg_tag(ks, t);
 }
 
 static int from_kdbg_scan(exq_kernel *k)
@@ -224,10 +228,10 @@ static int from_kdbg_scan(exq_kernel *k)
 	size_t i;
 	/* the DTB scan read these pages already: its tags, then the rest */
 	if (img->kdbg_upto) {
-		for (i = 0; i < img->nkdbg_hits && !ks.found && !k->nomem &&
-			    ks.tries <= 16; i++)
-			if (img->kdbg_hits[i] >> EXQ__PAGE_SHIFT < limit)
-				kdbg_hit(&ks, img->kdbg_hits[i]);
+		for (i = 0; i < img->nkdbg_hits; i++)
+			if (img->kdbg_hits[i] >> EXQ__PAGE_SHIFT < limit &&
+			    kdbg_hit(&ks, img->kdbg_hits[i]))
+				break;
 		start = img->kdbg_upto;
 	}
 	if (ks.found || k->nomem)
