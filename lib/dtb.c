@@ -661,17 +661,16 @@ static void scan_page(struct scan *s, const uint8_t *page, uint64_t pfn)
 static void kdbg_tags(struct scan *s, const uint8_t *page, uint64_t pfn)
 {
 	exq_image *img = s->img;
-	uint64_t w[EXQ__PAGE_SIZE / 8];
+	uint32_t tag;
 	unsigned i, hit = 0;
-	memcpy(w, page, sizeof(w));
-	/* the first 4 bytes of each 8-byte word, in one compare per word
-	 * (the compiler vectorizes it) */
-	for (i = 0; i < EXQ__PAGE_SIZE / 8; i++)
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		hit |= (uint32_t)w[i] == 0x4742444Bu; /* "KDBG" */
-#else
-		hit |= (uint32_t)(w[i] >> 32) == 0x4B444247u;
-#endif
+	memcpy(&tag, "KDBG", 4); /* in host order, as the loads below */
+	/* the first 4 bytes of each 8-byte word, one compare per word, read
+	 * in place (the compiler vectorizes it) */
+	for (i = 0; i < EXQ__PAGE_SIZE / 8; i++) {
+		uint32_t x;
+		memcpy(&x, page + 8 * i, 4);
+		hit |= x == tag;
+	}
 	if (__builtin_expect(!hit, 1))
 		return;
 	for (i = 0; i < EXQ__PAGE_SIZE / 8; i++) {
