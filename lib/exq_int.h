@@ -133,6 +133,11 @@ int exq__src_is_gzip(exq__source *src);
 int exq__src_is_flat(exq__source *src);
 exq_status exq__src_flat_open(exq__source **out, exq__source *inner,
 			      int own_inner, exq__err *err);
+/* What a VM-core format reads of src: src itself (*flat NULL), or, when
+ * it is a flattened makedumpfile stream, the file rebuilt from it (*flat,
+ * which the format closes; src stays the caller's). */
+exq_status exq__src_unflatten(exq__source *src, exq__source **flat,
+			      exq__source **c, exq__err *err);
 size_t exq__src_flat_nrecords(const exq__source *src);
 /* The first n bytes of the file a flattened stream rebuilds, when its
  * first record starts at offset 0 (no index built); 0 otherwise. */

@@ -322,15 +322,10 @@ static exq_status elf_start(exq_image *img, struct elfcore **out)
 	if (!v)
 		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
 	img->fmt_priv = v;
-	v->c = img->src;
-	if (exq__src_is_flat(img->src)) {
-		st = exq__src_flat_open(&v->flat, img->src, 0, &img->err);
-		if (st != EXQ_OK)
-			return exq__err_ctx(&img->err, st, "flattened stream");
-		v->c = v->flat;
-	}
-	*out = v;
-	return EXQ_OK;
+	st = exq__src_unflatten(img->src, &v->flat, &v->c, &img->err);
+	if (st == EXQ_OK)
+		*out = v;
+	return st;
 }
 
 static exq_status elf_probe(exq_image *img)

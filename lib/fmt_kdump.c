@@ -673,15 +673,10 @@ static exq_status vmc_start(exq_image *img, struct vmc **out)
 	v->fd = -1;
 #endif
 	img->fmt_priv = v;
-	v->c = img->src;
-	if (exq__src_is_flat(img->src)) {
-		st = exq__src_flat_open(&v->flat, img->src, 0, &img->err);
-		if (st != EXQ_OK)
-			return exq__err_ctx(&img->err, st, "flattened stream");
-		v->c = v->flat;
-	}
-	*out = v;
-	return EXQ_OK;
+	st = exq__src_unflatten(img->src, &v->flat, &v->c, &img->err);
+	if (st == EXQ_OK)
+		*out = v;
+	return st;
 }
 
 static int looks_kdump(const uint8_t *m)

@@ -365,3 +365,18 @@ size_t exq__src_flat_nrecords(const exq__source *src)
 {
 	return src->ops == &flat_ops ? ((struct flat_priv *)src->priv)->n : 0;
 }
+
+exq_status exq__src_unflatten(exq__source *src, exq__source **flat,
+			      exq__source **c, exq__err *err)
+{
+	exq_status st;
+	*flat = NULL;
+	*c = src;
+	if (!exq__src_is_flat(src))
+		return EXQ_OK;
+	st = exq__src_flat_open(flat, src, 0, err);
+	if (st != EXQ_OK)
+		return exq__err_ctx(err, st, "flattened stream");
+	*c = *flat;
+	return EXQ_OK;
+}
