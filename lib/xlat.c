@@ -336,7 +336,7 @@ struct tlb_ent {
  * entries above it, so that a TLB miss there reads one entry instead of
  * walking every level. Direct-mapped, PTC_SLOTS entries of 16 bytes (tag:
  * VA >> that range's shift, << 1 | 1; val: table PA | W/U | NX). Filled
- * only by batch walks that reached a last-level table, emptied and off
+ * by the walks that reach a last-level table, emptied and off
  * with the TLB; it stays right for the TLB's reasons. */
 #define PTC_SLOTS 1024u
 struct exq_vspace {
@@ -489,22 +489,57 @@ static ALWAYS_INLINE uint64_t entry_pa(const struct mode *m, unsigned lvl,
 	       ((va >> m->shift[lvl]) & ((1u << m->bits[lvl]) - 1)) * m->esize;
 }
 
-static ALWAYS_INLINE uint64_t walk_lean_mode(exq_image *img,
-					     const struct mode *m, uint64_t dtb,
-					     uint64_t va)
+static ALWAYS_INLINE uint64_t ptc_tag(const struct mode *m, uint64_t va)
 {
-	uint64_t table = dtb, all = ~0ull, any = 0, val = 0;
+	return ((va >> m->shift[m->levels - 2]) << 1) | 1;
+}
+
+/* The last-level table of va's range from the page-table cache, with the
+ * W/U bits ANDed and NX ORed above it (as lean_step keeps them), or 0. */
+static ALWAYS_INLINE int ptc_find(const exq_vspace *vs, const struct mode *m,
+				  uint64_t va, uint64_t *table, uint64_t *all,
+				  uint64_t *any)
+{
+	uint64_t tag = ptc_tag(m, va);
+	const struct tlb_ent *e = &vs->ptc[(tag >> 1) & (PTC_SLOTS - 1)];
+	if (e->tag != tag)
+		return 0;
+	*table = e->val & pfn_mask(m);
+	*all = e->val | ~(uint64_t)(EXQ_XF_WRITE | EXQ_XF_USER);
+	*any = e->val & E_NX;
+	return 1;
+}
+
+static ALWAYS_INLINE void ptc_fill(exq_vspace *vs, const struct mode *m,
+				   uint64_t va, uint64_t table, uint64_t all,
+				   uint64_t any)
+{
+	uint64_t tag = ptc_tag(m, va);
+	struct tlb_ent *e = &vs->ptc[(tag >> 1) & (PTC_SLOTS - 1)];
+	e->tag = tag;
+	e->val = table | (all & (EXQ_XF_WRITE | EXQ_XF_USER)) | (any & E_NX);
+}
+
+static ALWAYS_INLINE uint64_t walk_lean_mode(exq_vspace *vs,
+					     const struct mode *m, uint64_t va)
+{
+	const unsigned last = m->levels - 1;
+	uint64_t table = vs->dtb, all = ~0ull, any = 0, val = 0;
 	const uint8_t *p;
-	unsigned lvl;
+	unsigned lvl = 0;
 	if (!va_ok(m, va))
 		return 0;
-	for (lvl = 0;; lvl++) {
-		p = lean_entry(img, entry_pa(m, lvl, table, va));
+	if (!vs->no_fill && ptc_find(vs, m, va, &table, &all, &any))
+		lvl = last;
+	for (;; lvl++) {
+		p = lean_entry(vs->img, entry_pa(m, lvl, table, va));
 		if (!p)
 			return 0;
 		if (!lean_step(m, lvl, va, lean_load(m, p), &table, &all, &any,
 			       &val))
 			return val;
+		if (lvl + 1 == last && !vs->no_fill)
+			ptc_fill(vs, m, va, table, all, any);
 	}
 }
 
@@ -512,11 +547,11 @@ static uint64_t walk_lean(exq_vspace *vs, uint64_t va)
 {
 	switch (vs->paging) { /* modes[]: x86, PAE, x64 */
 	case EXQ_PAGING_PAE:
-		return walk_lean_mode(vs->img, &modes[1], vs->dtb, va);
+		return walk_lean_mode(vs, &modes[1], va);
 	case EXQ_PAGING_X64:
-		return walk_lean_mode(vs->img, &modes[2], vs->dtb, va);
+		return walk_lean_mode(vs, &modes[2], va);
 	default:
-		return walk_lean_mode(vs->img, &modes[0], vs->dtb, va);
+		return walk_lean_mode(vs, &modes[0], va);
 	}
 }
 
@@ -677,7 +712,7 @@ struct group {
 	unsigned n;	     /* VAs in the group */
 	unsigned na;	     /* walks still going: act[0..na) */
 	unsigned act[GROUP]; /* their indexes */
-	uint64_t va[GROUP];
+	const uint64_t *va;  /* the caller's VAs (not copied) */
 	uint64_t val[GROUP];   /* TLB value, 0: none (yet) */
 	uint8_t walked[GROUP]; /* missed the TLB */
 	uint64_t table[GROUP], all[GROUP], any[GROUP];
@@ -725,35 +760,6 @@ static ALWAYS_INLINE unsigned group_level(exq_image *img, const struct mode *m,
 	return nn;
 }
 
-static ALWAYS_INLINE uint64_t ptc_tag(const struct mode *m, uint64_t va)
-{
-	return ((va >> m->shift[m->levels - 2]) << 1) | 1;
-}
-
-/* Walk i resumes at the last level from the page-table cache, or 0. */
-static ALWAYS_INLINE int ptc_find(const exq_vspace *vs, const struct mode *m,
-				  struct group *g, unsigned i)
-{
-	uint64_t tag = ptc_tag(m, g->va[i]);
-	const struct tlb_ent *e = &vs->ptc[(tag >> 1) & (PTC_SLOTS - 1)];
-	if (e->tag != tag)
-		return 0;
-	g->table[i] = e->val & pfn_mask(m);
-	g->all[i] = e->val | ~(uint64_t)(EXQ_XF_WRITE | EXQ_XF_USER);
-	g->any[i] = e->val & E_NX;
-	return 1;
-}
-
-static ALWAYS_INLINE void ptc_fill(exq_vspace *vs, const struct mode *m,
-				   const struct group *g, unsigned i)
-{
-	uint64_t tag = ptc_tag(m, g->va[i]);
-	struct tlb_ent *e = &vs->ptc[(tag >> 1) & (PTC_SLOTS - 1)];
-	e->tag = tag;
-	e->val = g->table[i] | (g->all[i] & (EXQ_XF_WRITE | EXQ_XF_USER)) |
-		 (g->any[i] & E_NX);
-}
-
 /* Walk the group's walks act[0..na) down to their ends; val[i] as
  * walk_lean's. Walks the page-table cache knows start at the last level;
  * the others walk the levels above it (spelt out, so that each has its
@@ -768,7 +774,8 @@ static ALWAYS_INLINE void group_walk_mode(exq_vspace *vs, const struct mode *m,
 		g->val[i] = 0;
 		if (!va_ok(m, g->va[i]))
 			continue;
-		if (!vs->no_fill && ptc_find(vs, m, g, i)) {
+		if (!vs->no_fill && ptc_find(vs, m, g->va[i], &g->table[i],
+					     &g->all[i], &g->any[i])) {
 			hit[nh++] = i;
 			continue;
 		}
@@ -784,7 +791,8 @@ static ALWAYS_INLINE void group_walk_mode(exq_vspace *vs, const struct mode *m,
 	if (na && last > 2)
 		na = group_level(vs->img, m, 2, g, na);
 	for (k = 0; k < na && !vs->no_fill; k++)
-		ptc_fill(vs, m, g, g->act[k]);
+		ptc_fill(vs, m, g->va[g->act[k]], g->table[g->act[k]],
+			 g->all[g->act[k]], g->any[g->act[k]]);
 	for (k = 0; k < nh; k++)
 		g->act[na++] = hit[k];
 	if (na)
@@ -829,8 +837,7 @@ static void group_lookup(exq_vspace *vs, struct group *g, const uint64_t *va,
 	unsigned i;
 	g->n = n;
 	g->na = 0;
-	for (i = 0; i < n; i++)
-		g->va[i] = va[i];
+	g->va = va;
 	if (vs->no_fill) {
 		for (i = 0; i < n; i++) {
 			g->walked[i] = 1;

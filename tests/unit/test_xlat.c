@@ -1063,7 +1063,8 @@ static void many_own_answers(void **state)
  * levels, large pages, transition, prototype, a missing table), each case
  * VA with its neighbour pages, batched twice: the second batch's
  * neighbours (mapped beside each 4 KiB case that translates) miss the TLB
- * where the first filled the page-table cache. */
+ * where the first filled the page-table cache; then one VA at a time
+ * (exq_vtop_pa's walks use that cache too). */
 static void many_cases_mode(struct t_pt *pt, exq_paging paging, uint64_t dtb,
 			    const struct xcase *c, size_t n)
 {
@@ -1090,6 +1091,12 @@ static void many_cases_mode(struct t_pt *pt, exq_paging paging, uint64_t dtb,
 	}
 	many_check(img, vs, ref, va, 2 * n);
 	many_check(img, vs, ref, va + n, 2 * n);
+	exq_vspace_free(vs);
+	/* and one by one on a fresh vspace: the neighbours' walks start from
+	 * the page-table cache the case VAs' walks filled */
+	assert_int_equal(exq_vspace_new(&vs, img, paging, dtb), EXQ_OK);
+	for (i = 0; i < 3 * n; i++)
+		check_pa(img, vs, va[i], 2);
 	exq_vspace_free(vs);
 	exq_vspace_free(ref);
 	exq_image_free(img);
