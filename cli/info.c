@@ -236,7 +236,8 @@ static json_object *triage_kernel_obj(const exq_image_info *in)
 }
 
 static json_object *info_json(const exq_image *img, const char *path,
-			      const struct opts *o, const exq_kernel *k)
+			      const struct opts *o, const exq_kernel *k,
+			      const exq_run *run)
 {
 	const exq_image_info *in = exq_image_get_info(img);
 	json_object *doc = cli_doc("info"), *runs, *bc = NULL;
@@ -278,9 +279,9 @@ static json_object *info_json(const exq_image *img, const char *path,
 	runs = json_object_new_array();
 	for (i = 0; i < in->nruns; i++) {
 		json_object *r = json_object_new_object();
-		json_object_object_add(r, "pa", cli_jhex(in->runs[i].base_page << 12));
+		json_object_object_add(r, "pa", cli_jhex(run[i].base_page << 12));
 		json_object_object_add(r, "pages",
-				       json_object_new_int64((int64_t)in->runs[i].page_count));
+				       json_object_new_int64((int64_t)run[i].page_count));
 		json_object_array_add(runs, r);
 	}
 	json_object_object_add(doc, "runs", runs);
@@ -303,7 +304,7 @@ static void line(const char *k, const char *v)
 }
 
 static void info_text(const exq_image *img, const char *path,
-		      const exq_kernel *k, int verbose)
+		      const exq_kernel *k, int verbose, const exq_run *run)
 {
 	const exq_image_info *in = exq_image_get_info(img);
 	char b[64], b2[64];
@@ -362,7 +363,7 @@ static void info_text(const exq_image *img, const char *path,
 	line("pages present:", b);
 	for (i = 0; verbose && i < in->nruns && i < 32; i++)
 		printf("  run %-4zu pa 0x%" PRIx64 " pages 0x%" PRIx64 "\n", i,
-		       in->runs[i].base_page << 12, in->runs[i].page_count);
+		       run[i].base_page << 12, run[i].page_count);
 	if (verbose && in->nruns > 32)
 		printf("  ... %zu more runs (see --json)\n", in->nruns - 32);
 	if (in->triage) {
@@ -454,6 +455,9 @@ int cmd_info(const struct opts *o)
 	char warn[1200], note[200];
 	int code = 0;
 	const char *path;
+	const exq_run *run = NULL;
+	size_t nrun = 0;
+	exq_status st;
 	if (o->npos != 1)
 		return cli_fail(o, EXIT_USAGE, EXQ_INVALID,
 				"usage: exq info [--json] IMAGE");
@@ -465,8 +469,20 @@ int cmd_info(const struct opts *o)
 		    sizeof(note));
 	kwhy[0] = '\0';
 	k = find_kernel(o, img, &vs, kwhy, sizeof(kwhy));
+	/* the runs, built now for a bitmap dump: only when listed */
+	if ((o->json || o->verbose) &&
+	    (st = exq_image_runs(img, &run, &nrun)) != EXQ_OK) {
+		code = cli_fail(o, cli_exit_analysis(st), st,
+				"listing the physical runs: %s",
+				exq_image_error(img));
+		exq_dtb_candidates_free(cands);
+		exq_kernel_free(k);
+		exq_vspace_free(vs);
+		exq_image_free(img);
+		return code;
+	}
 	if (o->json) {
-		json_object *doc = info_json(img, path, o, k), *w;
+		json_object *doc = info_json(img, path, o, k, run), *w;
 		if (warn[0] && json_object_object_get_ex(doc, "warnings", &w))
 			json_object_array_add(w, json_object_new_string(warn));
 		if (kwhy[0] && json_object_object_get_ex(doc, "warnings", &w))
@@ -477,7 +493,7 @@ int cmd_info(const struct opts *o)
 		cli_print_json(doc);
 		json_object_put(doc);
 	} else {
-		info_text(img, path, k, o->verbose);
+		info_text(img, path, k, o->verbose, run);
 		if (o->verbose && cands) {
 			printf("DTB candidates (scan):\n");
 			cli_dtb_candidates_text(stdout, cands, ncands);

@@ -215,15 +215,23 @@ typedef struct exq_image_info {
 	const char *context_source;
 	uint32_t exception_code;
 	uint64_t exception_address;
-	/* Physical pages the image holds, as runs sorted by base. */
+	/* Physical pages the image holds: how many, in how many runs (the
+	 * runs themselves: exq_image_runs). */
 	size_t nruns;
-	const exq_run *runs;
 	uint64_t pages_present;
 	const exq_triage_info *triage; /* NULL unless a triage dump */
 } exq_image_info;
 
 /* Info of an open image; NULL if the image is not open. */
 EXQ_API const exq_image_info *exq_image_get_info(const exq_image *img);
+
+/* The physical pages the image holds, as info.nruns runs sorted by base
+ * (*runs is NULL when there are none). A bitmap dump keeps its bitmap
+ * and builds the runs on the first call (so that opening it costs the
+ * same however fragmented it is): that call may fail with EXQ_NOMEM. The
+ * array stays valid until the image is closed or re-opened. */
+EXQ_API exq_status exq_image_runs(exq_image *img, const exq_run **runs,
+				  size_t *nruns);
 
 /* Read physical memory. Reads may cross pages and runs. On EXQ_OK all len
  * bytes were read. Otherwise *done (if non-NULL) says how many leading

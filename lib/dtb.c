@@ -943,12 +943,9 @@ exq_status exq__dtb_find(exq_image *img)
 {
 	exq_dtb_candidate *c = NULL;
 	size_t n = 0;
-	const exq_run *last = img->info.nruns
-				      ? &img->info.runs[img->info.nruns - 1]
-				      : NULL;
 	uint64_t quick = QUICK_PFNS < exq__scan_limit_pfn(img) ? QUICK_PFNS
 							      : exq__scan_limit_pfn(img);
-	int whole = !last || last->base_page + last->page_count <= quick;
+	int whole = img->pfn_end <= quick;
 	exq_status st = scan_run(img, quick, 1, NULL, NULL, &c, &n);
 	if (st == EXQ_OK && !(n && c[0].chosen) && !whole) {
 		exq_dtb_candidates_free(c);

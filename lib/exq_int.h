@@ -246,7 +246,18 @@ struct exq_image {
 	const struct exq__format *fmt;
 	void *fmt_priv;
 	exq_image_info info;
-	exq_run *runs; /* owned; info.runs points here */
+	/* The physical pages held: runs (owned; a bitmap dump's are built
+	 * when exq_image_runs asks), or a bitmap dump's bitmap (bm.w set),
+	 * and one past the highest page held. */
+	exq_run *runs;
+	struct exq__bmap {
+		uint64_t *w;	 /* bit i of w[k]: page 64k + i; none past nbits */
+		uint64_t nbits, nwords;
+		uint64_t *rank;	 /* rank[j]: set bits in w[0 .. 8j) */
+		uint64_t limit;	 /* only the first `limit` set bits are held
+				  * (a truncated dump stores no more) */
+	} bm;
+	uint64_t pfn_end;
 	/* inline, so that a warning never needs memory (out of memory, the
 	 * warnings still say what happened) */
 	char warnings[EXQ__MAX_WARNINGS][EXQ__WARN_MAX];
@@ -294,6 +305,29 @@ void exq__warn(exq_image *img, const char *fmt, ...) EXQ__PRINTF(2, 3);
 exq_status exq__image_set_runs(exq_image *img, const exq_run *runs,
 			       size_t n);
 
+/* The words of a bitmap of nbits bits, zeroed, for a format to read the
+ * dump's bitmap bytes into (NULL: out of memory; the message on err). */
+uint64_t *exq__bmap_alloc(uint64_t nbits, exq__err *err);
+
+/* Make the bitmap w[] (from exq__bmap_alloc, its bytes as the file holds
+ * them: bit i = byte i/8, bit i%8) the image's pages: [0, nbits) of it,
+ * and of its set bits only the first max_pages (a truncated dump holds no
+ * more). Takes w (freed on failure too). Sets info.nruns and
+ * .pages_present and *nset, the set bits in all. Costs a popcount per
+ * word and 1/8 of the bitmap for the rank index, whatever the
+ * fragmentation: the runs are built only when asked (exq_image_runs). */
+exq_status exq__image_set_bitmap(exq_image *img, uint64_t *w, uint64_t nbits,
+				 uint64_t max_pages, uint64_t *nset);
+
+/* A bitmap image's storage index of page pfn (how many held pages lie
+ * below it), or EXQ__NOPAGE when the image does not hold it; *span (when
+ * not NULL) the pages held from pfn on in a row (at least 1, bounded). */
+#define EXQ__NOPAGE UINT64_MAX
+uint64_t exq__bmap_index(const exq_image *img, uint64_t pfn, uint64_t *span);
+
+/* Free the image's runs and bitmap. */
+void exq__image_pages_free(exq_image *img);
+
 /* The index of the run holding page pfn in runs[n] (sorted, disjoint),
  * or n when none does (runs.c: the one run search of the formats). */
 size_t exq__run_find(const exq_run *runs, size_t n, uint64_t pfn);
@@ -302,14 +336,10 @@ size_t exq__run_find(const exq_run *runs, size_t n, uint64_t pfn);
  * layer's answer, used by the formats and the DTB scan alike). */
 int exq__pfn_in_image(const exq_image *img, uint64_t pfn);
 
-/* Runs of the set bits [0, nbits) of bm (bit i = byte i/8, bit i%8),
- * ascending and merged, built a 64-bit word at a time; only the first
- * max_pages set bits become runs (a truncated dump holds no more), while
- * *nset counts all of them. *out (malloc'd, NULL when no bit is set) and
- * *nout, *nset are written on success; EXQ_NOMEM otherwise. */
-exq_status exq__bitmap_runs(const uint8_t *bm, uint64_t nbits,
-			    uint64_t max_pages, exq_run **out, size_t *nout,
-			    uint64_t *nset, exq__err *err);
+/* The first run of held pages at or after pfn (one that holds pfn starts
+ * at pfn): 1 with *out set, or 0 when there is none. Runs of a bitmap
+ * may come in pieces (consecutive runs that touch). */
+int exq__next_run(const exq_image *img, uint64_t pfn, exq_run *out);
 
 /* Page pfn inside the image's page cache, without a copy: *page stays
  * valid until the next read through the cache (exq__page_ref,

@@ -83,11 +83,9 @@ struct vmc {
 	struct kd_api api; /* loaded with kd */
 	int fd;
 #endif
-	/* Where the page descriptors start, and for each run of img->runs
-	 * the number of stored pages before it (the descriptor index of its
-	 * first page). */
+	/* Where the page descriptors start: one per stored page, in PFN
+	 * order (the image's bitmap gives a page's index). */
 	uint64_t desc_off;
-	uint64_t *rank;
 	/* Why libkdumpfile must not be handed this file ("" when it may):
 	 * set when a header area it reads lies outside the file. */
 	char kd_unsafe[160];
@@ -109,7 +107,6 @@ static void vmc_close(exq_image *img)
 		close(v->fd);
 #endif
 	exq__src_close(v->flat);
-	free(v->rank);
 	free(v->zbuf);
 	exq__vmnotes_free(&v->notes);
 	free(v);
@@ -329,15 +326,12 @@ struct kd_desc {
 static exq_status kdump_desc(exq_image *img, struct vmc *v, uint64_t pfn,
 			     struct kd_desc *out)
 {
-	const exq_run *r = img->info.runs;
-	size_t i = exq__run_find(r, img->info.nruns, pfn);
-	uint64_t idx, at, off, end;
+	uint64_t idx = exq__bmap_index(img, pfn, NULL), at, off, end;
 	uint32_t size, flags, comp;
 	uint8_t d[KD_DESC_SIZE];
 	exq_status st;
-	if (i == img->info.nruns)
+	if (idx == EXQ__NOPAGE)
 		return EXQ_NODATA;
-	idx = v->rank[i] + (pfn - r[i].base_page);
 	at = v->desc_off + idx * KD_DESC_SIZE;
 	st = exq__src_read(v->c, at, d, sizeof(d), &img->err);
 	if (st != EXQ_OK)
@@ -457,10 +451,8 @@ static int layout_fits(const uint8_t *h, const struct dd_layout *L,
 static exq_status kdump_bitmap(exq_image *img, struct vmc *v, uint64_t at,
 			       uint64_t bytes, uint64_t max_mapnr)
 {
-	uint8_t *bm;
+	uint64_t *bm;
 	uint64_t bits = bytes / 2 * 8, set;
-	exq_run *runs = NULL;
-	size_t n = 0;
 	exq_status st;
 	if (bytes > MAX_BITMAP_BYTES)
 		return exq__err_set(&img->err, EXQ_LIMIT,
@@ -474,21 +466,20 @@ static exq_status kdump_bitmap(exq_image *img, struct vmc *v, uint64_t at,
 			  (unsigned long long)bits);
 		max_mapnr = bits;
 	}
-	bm = malloc((size_t)(bytes / 2) + 1);
+	bm = exq__bmap_alloc(bits, &img->err);
 	if (!bm)
-		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
+		return EXQ_NOMEM;
 	/* the second half: the pages stored in the dump */
 	st = exq__src_read(v->c, at + bytes / 2, bm, (size_t)(bytes / 2),
 			   &img->err);
-	if (st == EXQ_OK)
-		st = exq__bitmap_runs(bm, max_mapnr, UINT64_MAX, &runs, &n,
-				      &set, &img->err);
-	free(bm);
-	if (st == EXQ_OK)
-		st = n ? exq__image_set_runs(img, runs, n)
-		       : exq__err_set(&img->err, EXQ_CORRUPT,
-				      "the kdump bitmap marks no pages");
-	free(runs);
+	if (st != EXQ_OK) {
+		free(bm);
+		return st;
+	}
+	st = exq__image_set_bitmap(img, bm, max_mapnr, UINT64_MAX, &set);
+	if (st == EXQ_OK && !set)
+		st = exq__err_set(&img->err, EXQ_CORRUPT,
+				  "the kdump bitmap marks no pages");
 	return st;
 }
 
@@ -600,15 +591,8 @@ static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
 	/* The descriptors follow the bitmaps, one per stored page in PFN
 	 * order. */
 	v->desc_off = end;
-	v->rank = malloc(img->info.nruns * sizeof(*v->rank));
-	if (!v->rank)
-		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
 	{
-		uint64_t acc = 0;
-		for (size_t i = 0; i < img->info.nruns; i++) {
-			v->rank[i] = acc;
-			acc += img->info.runs[i].page_count;
-		}
+		uint64_t acc = img->info.pages_present;
 		if (acc > (c->size - end) / KD_DESC_SIZE)
 			return exq__err_set(
 			    &img->err, EXQ_CORRUPT,

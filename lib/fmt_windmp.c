@@ -74,13 +74,16 @@ static const struct layout lay64 = {
 	0x90, 0x08 + 0x30, 0x08 + 0x40, 0x08 + 0x80,
 };
 
-/* Private state: for each run of img->info.runs (sorted, and only the
- * pages the file really holds: a truncated dump's missing pages are in no
- * run), the file offset of its first page. Full, summary and bitmap dumps
- * all read through it; triage dumps have no runs. */
+/* Private state: for a full dump, for each of img->runs (sorted, and only
+ * the pages the file really holds: a truncated dump's missing pages are
+ * in no run) the file offset of its first page; for summary and bitmap
+ * dumps, the offset of the first page (the image's bitmap says how many
+ * held pages lie below a page, and a truncated dump's missing pages are
+ * not held). Triage dumps hold no pages. */
 struct dmp {
 	const struct layout *L;
 	uint64_t *run_off;
+	uint64_t first_off;
 	exq_triage_info triage;
 	exq_triage_driver *drivers;
 	char *names;
@@ -331,10 +334,8 @@ static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 			      uint64_t claimed, const struct bm_fields *f)
 {
 	/* not (bits + 7) / 8: that wraps to 0 for bits near 2^64 */
-	uint64_t bytes = bits / 8 + ((bits & 7) != 0), end, set, avail, at;
-	size_t nr, i;
-	exq_run *runs;
-	uint8_t *bm;
+	uint64_t bytes = bits / 8 + ((bits & 7) != 0), end, set, avail;
+	uint64_t *bm;
 	exq_status st;
 
 	if (bits == 0)
@@ -364,19 +365,16 @@ static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 				    (unsigned long long)first_off,
 				    (unsigned long long)end,
 				    (unsigned long long)img->src->size);
-	bm = malloc((size_t)bytes);
+	bm = exq__bmap_alloc(bits, &img->err);
 	if (!bm)
-		return exq__err_set(&img->err, EXQ_NOMEM,
-				    "out of memory for a 0x%llx-byte bitmap",
-				    (unsigned long long)bytes);
+		return EXQ_NOMEM;
 	st = exq__src_read(img->src, bm_off, bm, (size_t)bytes, &img->err);
 	if (st != EXQ_OK) {
 		free(bm);
 		return exq__err_ctx(&img->err, st, "reading the bitmap");
 	}
 	avail = (img->src->size - first_off) >> EXQ__PAGE_SHIFT;
-	st = exq__bitmap_runs(bm, bits, avail, &runs, &nr, &set, &img->err);
-	free(bm);
+	st = exq__image_set_bitmap(img, bm, bits, avail, &set); /* takes bm */
 	if (st != EXQ_OK)
 		return st;
 	if (claimed != set)
@@ -385,25 +383,13 @@ static exq_status bitmap_load(exq_image *img, struct dmp *d, uint64_t bm_off,
 			  "bitmap marks; using the bitmap",
 			  f->hdr, f->pages, (unsigned long long)claimed,
 			  (unsigned long long)set);
-	if (set == 0) {
-		free(runs);
+	if (set == 0)
 		return exq__err_set(&img->err, EXQ_CORRUPT,
 				    "the bitmap marks no pages");
-	}
 	if (set > avail)
 		warn_truncated(img, avail, set);
-	d->run_off = malloc((nr ? nr : 1) * sizeof(*d->run_off));
-	if (!d->run_off) {
-		free(runs);
-		return exq__err_set(&img->err, EXQ_NOMEM, "out of memory");
-	}
-	for (i = 0, at = first_off; i < nr; i++) {
-		d->run_off[i] = at;
-		at += runs[i].page_count << EXQ__PAGE_SHIFT;
-	}
-	st = exq__image_set_runs(img, runs, nr);
-	free(runs);
-	return st;
+	d->first_off = first_off;
+	return EXQ_OK;
 }
 
 /* SUMMARY_DUMP32 / SUMMARY_DUMP64 (DumpType 2, XP … 7) right after the
@@ -466,28 +452,35 @@ static exq_status parse_bitmap(exq_image *img, struct dmp *d)
 
 /* -------------------------------------------------------- page reads */
 
-static exq_status dmp_read_page(exq_image *img, uint64_t pfn, void *page)
-{
-	struct dmp *d = img->fmt_priv;
-	const exq_run *r = img->info.runs;
-	size_t i = exq__run_find(r, img->info.nruns, pfn);
-	if (i == img->info.nruns)
-		return EXQ_NODATA; /* not captured, past a truncation, triage */
-	return exq__src_read(img->src,
-			     d->run_off[i] + ((pfn - r[i].base_page)
-					      << EXQ__PAGE_SHIFT),
-			     page, EXQ__PAGE_SIZE, &img->err);
-}
-
+/* Where page pfn lies in the file (*off) and how many pages held from it
+ * on lie there in a row; 0 when the file does not hold it (not captured,
+ * past a truncation, a triage dump). */
 static uint64_t dmp_span(exq_image *img, uint64_t pfn, uint64_t *off)
 {
 	struct dmp *d = img->fmt_priv;
-	const exq_run *r = img->info.runs;
-	size_t i = exq__run_find(r, img->info.nruns, pfn);
+	const exq_run *r = img->runs;
+	uint64_t n;
+	size_t i;
+	if (img->bm.w) {
+		uint64_t k = exq__bmap_index(img, pfn, &n);
+		if (k == EXQ__NOPAGE)
+			return 0;
+		*off = d->first_off + (k << EXQ__PAGE_SHIFT);
+		return n;
+	}
+	i = exq__run_find(r, img->info.nruns, pfn);
 	if (i == img->info.nruns)
 		return 0;
 	*off = d->run_off[i] + ((pfn - r[i].base_page) << EXQ__PAGE_SHIFT);
 	return r[i].page_count - (pfn - r[i].base_page);
+}
+
+static exq_status dmp_read_page(exq_image *img, uint64_t pfn, void *page)
+{
+	uint64_t off;
+	if (!dmp_span(img, pfn, &off))
+		return EXQ_NODATA;
+	return exq__src_read(img->src, off, page, EXQ__PAGE_SIZE, &img->err);
 }
 
 /* ----------------------------------------------------------- triage */

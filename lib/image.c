@@ -30,8 +30,7 @@ static void image_reset(exq_image *img)
 	img->fmt_priv = NULL;
 	exq__src_close(img->src);
 	img->src = NULL;
-	free(img->runs);
-	img->runs = NULL;
+	exq__image_pages_free(img);
 	img->nwarnings = 0;
 	img->warnings_dropped = 0;
 	free(img->pcache);
@@ -142,10 +141,7 @@ uint64_t exq__scan_limit_pfn(const exq_image *img)
 
 void exq__scan_limited(exq_image *img, const char *what)
 {
-	const exq_run *last = img->info.nruns ? &img->info.runs[img->info.nruns - 1]
-					      : NULL;
-	if (img->max_scan && last &&
-	    last->base_page + last->page_count > exq__scan_limit_pfn(img))
+	if (img->max_scan && img->pfn_end > exq__scan_limit_pfn(img))
 		exq__warn(img, "%s stopped at the scan bound (0x%llx bytes of "
 			  "physical memory): what lies above it was not read",
 			  what, (unsigned long long)img->max_scan);
@@ -197,8 +193,7 @@ static exq_status probe_formats(exq_image *img)
 			f->close(img);
 		img->fmt = NULL;
 		img->fmt_priv = NULL;
-		free(img->runs);
-		img->runs = NULL;
+		exq__image_pages_free(img);
 		if (st != EXQ__NOPROBE)
 			return exq__err_ctx(&img->err, st, "%s", f->name);
 		if (img->forced_format)
@@ -299,67 +294,6 @@ void exq__warn(exq_image *img, const char *fmt, ...)
 	vsnprintf(img->warnings[img->nwarnings], EXQ__WARN_MAX, fmt, ap);
 	va_end(ap);
 	img->nwarnings++;
-}
-
-static int run_cmp(const void *a, const void *b)
-{
-	const exq_run *x = a, *y = b;
-	if (x->base_page != y->base_page)
-		return x->base_page < y->base_page ? -1 : 1;
-	return 0;
-}
-
-exq_status exq__image_set_runs(exq_image *img, const exq_run *runs, size_t n)
-{
-	size_t i;
-	uint64_t total = 0;
-	exq_run *copy = NULL;
-	if (n) {
-		copy = malloc(n * sizeof(*copy));
-		if (!copy)
-			return exq__err_set(&img->err, EXQ_NOMEM,
-					    "out of memory for %zu runs", n);
-		memcpy(copy, runs, n * sizeof(*copy));
-		for (i = 1; i < n && copy[i - 1].base_page <= copy[i].base_page;
-		     i++)
-			;
-		if (i < n) /* bitmaps give sorted runs: no sort for them */
-			qsort(copy, n, sizeof(*copy), run_cmp);
-	}
-	for (i = 0; i < n; i++) {
-		uint64_t end;
-		if (exq__add_ovf(copy[i].base_page, copy[i].page_count, &end) ||
-		    end > (1ull << (52 - EXQ__PAGE_SHIFT))) { /* pages */
-			exq_status st = exq__err_set(
-				&img->err, EXQ_CORRUPT,
-				"run at page 0x%llx with 0x%llx pages goes "
-				"past the 52-bit physical address space",
-				(unsigned long long)copy[i].base_page,
-				(unsigned long long)copy[i].page_count);
-			free(copy);
-			return st;
-		}
-		if (i + 1 < n && end > copy[i + 1].base_page) {
-			exq_status st = exq__err_set(
-				&img->err, EXQ_CORRUPT,
-				"runs overlap: pages 0x%llx+0x%llx and "
-				"0x%llx+0x%llx",
-				(unsigned long long)copy[i].base_page,
-				(unsigned long long)copy[i].page_count,
-				(unsigned long long)copy[i + 1].base_page,
-				(unsigned long long)copy[i + 1].page_count);
-			free(copy);
-			return st;
-		}
-		total += copy[i].page_count;
-	}
-	free(img->runs);
-	img->runs = copy;
-	img->info.runs = copy;
-	img->info.nruns = n;
-	img->info.pages_present = total;
-	img->info.have |= EXQ_HAVE_RUNS;
-	return EXQ_OK;
 }
 
 exq_status exq__page_ref(exq_image *img, uint64_t pfn, const uint8_t **page)

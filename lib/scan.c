@@ -84,38 +84,36 @@ exq_status exq__scan_pass(exq_image *img, uint64_t start_pfn,
 			  int skip_bad, exq_progress_fn progress, void *parg)
 {
 	uint8_t *buf = malloc((size_t)BLOCK_PAGES << EXQ__PAGE_SHIFT);
-	uint64_t done = 0, total = 0;
-	size_t r;
+	uint64_t done = 0, total = 0, at;
+	exq_run run;
 	int fd = exq__src_fd(img->src), stop = 0;
 	exq_status st = EXQ_OK;
 	if (!buf)
 		return exq__err_set(&img->err, EXQ_NOMEM,
 				    "out of memory for a scan's 1 MiB buffer");
-	for (r = 0; r < img->info.nruns; r++) {
-		const exq_run *run = &img->info.runs[r];
-		uint64_t lo = run->base_page > start_pfn ? run->base_page : start_pfn;
-		uint64_t hi = run->base_page + run->page_count;
-		if (hi > limit_pfn)
-			hi = limit_pfn;
-		if (lo < hi)
-			total += hi - lo;
+	for (at = start_pfn; at < limit_pfn && exq__next_run(img, at, &run);
+	     at = run.base_page + run.page_count) {
+		if (run.base_page >= limit_pfn)
+			break;
+		total += run.page_count < limit_pfn - run.base_page
+			     ? run.page_count
+			     : limit_pfn - run.base_page;
 	}
 	if (fd >= 0 && limit_pfn == UINT64_MAX)
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (r = 0; r < img->info.nruns && st == EXQ_OK && !stop; r++) {
-		const exq_run *run = &img->info.runs[r];
-		uint64_t p = 0, end = run->page_count;
-		if (run->base_page >= limit_pfn)
+	for (at = start_pfn; at < limit_pfn && st == EXQ_OK && !stop &&
+			     exq__next_run(img, at, &run);
+	     at = run.base_page + run.page_count) {
+		uint64_t p = 0, end = run.page_count;
+		if (run.base_page >= limit_pfn)
 			break;
-		if (end > limit_pfn - run->base_page)
-			end = limit_pfn - run->base_page;
-		if (start_pfn > run->base_page)
-			p = start_pfn - run->base_page;
+		if (end > limit_pfn - run.base_page)
+			end = limit_pfn - run.base_page;
 		while (p < end && st == EXQ_OK && !stop) {
 			uint64_t n = end - p < BLOCK_PAGES ? end - p : BLOCK_PAGES;
 			if (progress)
 				progress(parg, done, total);
-			st = pass_block(img, buf, run->base_page + p, n, fn, arg,
+			st = pass_block(img, buf, run.base_page + p, n, fn, arg,
 					skip_bad, &stop);
 			p += n;
 			done += n;

@@ -70,6 +70,8 @@ mkdir -p "$T/fx"
 "$TOOLS/mkbench" raw "$T/w7.raw" "$T/big.raw" "$RAW_MIB" || exit 1
 "$TOOLS/mkbench" bitmap "$T/fx/w7.dmp32-bitmap" "$T/frag.dmp" "$BM_GIB" 32 \
 	> "$T/frag.txt" || exit 1
+"$TOOLS/mkbench" bitmap "$T/fx/w7.dmp32-bitmap" "$T/alt.dmp" "$BM_GIB" 1 \
+	> "$T/alt.txt" || exit 1
 cp "$T/w7.raw" "$T/gz.raw" && truncate -s "${GZ_MIB}M" "$T/gz.raw" &&
 	gzip -1 -k "$T/gz.raw" || exit 1
 
@@ -86,6 +88,11 @@ FILES=$T/frag.dmp
 for mode in cold warm; do
 	measure "exq queues bitmap" $mode "$EXQ" queues "$T/frag.dmp"
 	[ -n "$BASE" ] && measure "baseline queues bitmap" $mode "$BASE" queues "$T/frag.dmp"
+done
+FILES=$T/alt.dmp
+for mode in cold warm; do
+	measure "exq queues bitmap-alt" $mode "$EXQ" queues "$T/alt.dmp"
+	[ -n "$BASE" ] && measure "baseline queues bitmap-alt" $mode "$BASE" queues "$T/alt.dmp"
 done
 FILES="$T/fx/w7.dmp32-full $T/fx/w7.dmp32-kernel"
 for k in dmp32-full dmp32-kernel; do
@@ -125,6 +132,9 @@ say "bench_gzip"
 	echo "- \`frag.dmp\`: the world's PAGEDUMP bitmap dump grown to a ${BM_GIB} GiB machine with a"
 	echo "  fragmented bitmap ($(cat "$T/frag.txt" | sed 's/.*: //'), 32 of every 64"
 	echo "  pages above the world: $((BM_GIB * 262144 / 64)) runs; sparse data)."
+	echo "- \`alt.dmp\`: the same with every other page stored above the world, the most"
+	echo "  fragmented bitmap there is ($(cat "$T/alt.txt" | sed 's/.*: //'): about"
+	echo "  $((BM_GIB * 262144 / 2)) runs of one page)."
 	echo "- \`w7.dmp32-full\`, \`w7.dmp32-kernel\`: the world as mkfixture writes it."
 	echo "- \`gz.raw.gz\`: the world followed by zeros up to ${GZ_MIB} MiB, \`gzip -1\`."
 	echo

@@ -209,8 +209,8 @@ static void oracle(const char *path, exq_image *img)
 	assert_non_null(f);
 	assert_int_equal(kdump_open_fd(kd, fileno(f)), KDUMP_OK);
 	for (size_t r = 0; r < in->nruns; r++)
-		for (uint64_t p = 0; p < in->runs[r].page_count; p++) {
-			uint64_t pa = (in->runs[r].base_page + p) * PG;
+		for (uint64_t p = 0; p < t_runs(img)[r].page_count; p++) {
+			uint64_t pa = (t_runs(img)[r].base_page + p) * PG;
 			size_t got = PG;
 			if (exq_read_phys(img, pa, a, PG, NULL) != EXQ_OK)
 				continue;
@@ -260,7 +260,7 @@ static void elf_readback(void **state)
 			assert_string_equal(in->dump_type, "elf");
 			assert_int_equal(in->nruns, 2);
 			assert_int_equal(in->pages_present, 32);
-			assert_int_equal(in->runs[1].base_page, 32);
+			assert_int_equal(t_runs(img)[1].base_page, 32);
 			/* CR3 0x3038: PAE keeps it 32-byte aligned */
 			assert_true(in->have & EXQ_HAVE_DTB);
 			assert_int_equal(in->dtb, 0x3020);

@@ -86,7 +86,7 @@ static void full32(void **state)
 	assert_int_equal(in->system_time, 0x01d5c03669a6c000ull);
 	assert_int_equal(in->nruns, 3);
 	assert_int_equal(in->pages_present, 0x9e + 0x40 + 3);
-	assert_int_equal(in->runs[1].base_page, 0x100);
+	assert_int_equal(t_runs(img)[1].base_page, 0x100);
 	assert_false(in->have & EXQ_HAVE_PRODUCT); /* PAGE fill = absent */
 	assert_int_equal(exq_image_warning_count(img), 0);
 	check_pages(img, RUNS, 3);
@@ -108,7 +108,7 @@ static void full64_unsorted_runs(void **state)
 	assert_int_equal(in->dtb, 0x1ad000);
 	assert_int_equal(in->bugcheck_params[0], 0xffffffffc0000005ull);
 	assert_int_equal(in->kdbg_va, 0xfffff8047c600b20ull);
-	assert_int_equal(in->runs[0].base_page, 1); /* reported sorted */
+	assert_int_equal(t_runs(img)[0].base_page, 1); /* reported sorted */
 	check_pages(img, RUNS, 3);
 	exq_image_free(img);
 	free(b);
@@ -161,8 +161,8 @@ static void bitmap_kinds(void **state)
 		assert_int_equal(exq_image_warning_count(img), 0);
 		assert_int_equal(in->pages_present, n);
 		assert_int_equal(in->nruns, 4); /* 1-3, 0x100-0x13f, 0x200-0x202, 0x1005 */
-		assert_int_equal(in->runs[1].base_page, 0x100);
-		assert_int_equal(in->runs[1].page_count, 0x40);
+		assert_int_equal(t_runs(img)[1].base_page, 0x100);
+		assert_int_equal(t_runs(img)[1].page_count, 0x40);
 		for (j = 0; j < n; j++) {
 			t_fill_page(pfns[j], want);
 			assert_int_equal(exq_read_phys(img, pfns[j] << 12, got, 4096, NULL), EXQ_OK);
@@ -299,9 +299,9 @@ static void summary64(void **state)
 	assert_int_equal(in->dtb, 0x1ad000);
 	assert_int_equal(in->pages_present, n);
 	assert_int_equal(in->nruns, 4); /* 0-2, 0x3f-0x41, 0x7f-0x80, 0x1234 */
-	assert_int_equal(in->runs[1].base_page, 0x3f);
-	assert_int_equal(in->runs[1].page_count, 3);
-	assert_int_equal(in->runs[3].base_page, 0x1234);
+	assert_int_equal(t_runs(img)[1].base_page, 0x3f);
+	assert_int_equal(t_runs(img)[1].page_count, 3);
+	assert_int_equal(t_runs(img)[3].base_page, 0x1234);
 	assert_int_equal(exq_image_warning_count(img), 0);
 	for (j = 0; j < n; j++) {
 		t_fill_page(pfns[j], want);
@@ -381,9 +381,9 @@ static void truncated_full(void **state)
 		in = exq_image_get_info(img);
 		expect_truncated(img, 3 + 0x10, 3 + 0x9e + 0x40);
 		assert_int_equal(in->nruns, 2);
-		assert_int_equal(in->runs[0].base_page, 1);
-		assert_int_equal(in->runs[0].page_count, 0x10);
-		assert_int_equal(in->runs[1].base_page, 0x200);
+		assert_int_equal(t_runs(img)[0].base_page, 1);
+		assert_int_equal(t_runs(img)[0].page_count, 0x10);
+		assert_int_equal(t_runs(img)[1].base_page, 0x200);
 		page_is(img, 0x200, EXQ_OK);
 		page_is(img, 0x202, EXQ_OK);
 		page_is(img, 1, EXQ_OK);
@@ -440,7 +440,7 @@ static void truncated_bitmaps(void **state)
 		img = open_buf(b, first + 2 * 4096, EXQ_OK);
 		expect_truncated(img, 2, n);
 		assert_int_equal(exq_image_get_info(img)->nruns, 1);
-		assert_int_equal(exq_image_get_info(img)->runs[0].page_count, 2);
+		assert_int_equal(t_runs(img)[0].page_count, 2);
 		page_is(img, 2, EXQ_OK);
 		page_is(img, 3, EXQ_NODATA);
 		exq_image_free(img);

@@ -9,6 +9,9 @@
 
 #include "exq.h"
 
+/* The image's runs (exq_image_runs, which must succeed). */
+const exq_run *t_runs(exq_image *img);
+
 /* Page content that encodes its PFN: any misplaced page is caught. */
 void t_fill_page(uint64_t pfn, uint8_t *page);
 

@@ -27,6 +27,17 @@ void t_put64(uint8_t *p, uint64_t v)
 	t_put32(p + 4, (uint32_t)(v >> 32));
 }
 
+const exq_run *t_runs(exq_image *img)
+{
+	const exq_run *r = NULL;
+	size_t n;
+	if (exq_image_runs(img, &r, &n) != EXQ_OK || (n && !r)) {
+		fprintf(stderr, "exq_image_runs: %s\n", exq_image_error(img));
+		abort();
+	}
+	return r;
+}
+
 void t_fill_page(uint64_t pfn, uint8_t *page)
 {
 	size_t i;
