@@ -290,9 +290,11 @@ struct exq_image {
 	size_t scan_ncache;
 	unsigned scan_modes;
 	/* exq__page_ref on a source in memory: the last span the format
-	 * gave (zc_pages pages from zc_pfn at offset zc_off), checked to lie
-	 * inside the source. */
-	uint64_t zc_pfn, zc_pages, zc_off;
+	 * gave (zc_pages pages from zc_pfn, the first at zc_base inside the
+	 * source), checked to lie inside the source; zc_pages is 0 for a
+	 * source not in memory. */
+	uint64_t zc_pfn, zc_pages;
+	const uint8_t *zc_base;
 };
 
 /* Record a non-fatal warning on the image (bounded; extra ones are
@@ -351,13 +353,11 @@ exq_status exq__page_ref(exq_image *img, uint64_t pfn, const uint8_t **page);
 static inline exq_status exq__page_ref_hot(exq_image *img, uint64_t pfn,
 					   const uint8_t **page)
 {
-	if (img->src->base) {
-		if (pfn - img->zc_pfn < img->zc_pages) {
-			*page = img->src->base + img->zc_off +
-				((pfn - img->zc_pfn) << EXQ__PAGE_SHIFT);
-			return EXQ_OK;
-		}
-	} else if (img->pcache) {
+	if (pfn - img->zc_pfn < img->zc_pages) {
+		*page = img->zc_base + ((pfn - img->zc_pfn) << EXQ__PAGE_SHIFT);
+		return EXQ_OK;
+	}
+	if (img->pcache) {
 		const struct exq__pcache_slot *sl =
 			&img->pcache[pfn & img->pcache_mask];
 		if (sl->valid && sl->pfn == pfn) {
@@ -377,12 +377,12 @@ static inline exq_status exq__page_ref_hot(exq_image *img, uint64_t pfn,
 static inline const uint8_t *exq__page_peek(const exq_image *img, uint64_t pfn,
 					    int *stable)
 {
-	*stable = img->src->base != NULL;
-	if (*stable) {
-		if (pfn - img->zc_pfn < img->zc_pages)
-			return img->src->base + img->zc_off +
-			       ((pfn - img->zc_pfn) << EXQ__PAGE_SHIFT);
-	} else if (img->pcache) {
+	*stable = 0;
+	if (pfn - img->zc_pfn < img->zc_pages) {
+		*stable = 1;
+		return img->zc_base + ((pfn - img->zc_pfn) << EXQ__PAGE_SHIFT);
+	}
+	if (img->pcache) {
 		const struct exq__pcache_slot *sl =
 		    &img->pcache[pfn & img->pcache_mask];
 		if (sl->valid && sl->pfn == pfn)

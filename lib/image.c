@@ -303,7 +303,7 @@ exq_status exq__page_ref(exq_image *img, uint64_t pfn, const uint8_t **page)
 	uint64_t off, n;
 	if (img->src->base) { /* in memory already: point into it */
 		if (pfn - img->zc_pfn < img->zc_pages) { /* the last span */
-			*page = img->src->base + img->zc_off +
+			*page = img->zc_base +
 				((pfn - img->zc_pfn) << EXQ__PAGE_SHIFT);
 			return EXQ_OK;
 		}
@@ -312,7 +312,7 @@ exq_status exq__page_ref(exq_image *img, uint64_t pfn, const uint8_t **page)
 		    n <= (img->src->size - off) >> EXQ__PAGE_SHIFT) {
 			img->zc_pfn = pfn;
 			img->zc_pages = n;
-			img->zc_off = off;
+			img->zc_base = img->src->base + off;
 			*page = img->src->base + off;
 			return EXQ_OK;
 		}

@@ -31,6 +31,14 @@ _Static_assert(EXQ_XF_WRITE == 0x2 && EXQ_XF_USER == 0x4 &&
 #define PFN32 0xFFFFF000ull
 #define PFN64 0x000FFFFFFFFFF000ull
 
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define NOINLINE
+#define ALWAYS_INLINE inline
+#endif
+
 struct mode {
 	exq_paging paging;
 	unsigned levels, esize;
@@ -83,7 +91,8 @@ static uint64_t pfn_mask(const struct mode *m)
 }
 
 /* Flags of one entry, as EXQ_XF_* bits. */
-static uint32_t entry_flags(const struct mode *m, unsigned lvl, uint64_t e)
+static ALWAYS_INLINE uint32_t entry_flags(const struct mode *m, unsigned lvl,
+					  uint64_t e)
 {
 	uint32_t f = 0;
 	int last = lvl + 1 == m->levels;
@@ -318,13 +327,6 @@ exq_status exq__walk(exq_image *img, exq_paging paging, uint64_t dtb,
 #define TLB_PA 0x000FFFFFFFFFF000ull /* val: PA of the 4 KiB page */
 #define TLB_FLAGS 0xFFFull	     /* val: EXQ_XF_* of the mapping */
 #define TLB_SHIFT_AT 52		     /* val: log2(page size) - 12 */
-#if defined(__GNUC__)
-#define NOINLINE __attribute__((noinline))
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define NOINLINE
-#define ALWAYS_INLINE inline
-#endif
 struct tlb_ent {
 	uint64_t tag; /* VA of the 4 KiB page | 1; 0: empty */
 	uint64_t val;
@@ -413,7 +415,8 @@ static void tlb_fill(exq_vspace *vs, uint64_t va, uint64_t val)
 
 /* A TLB entry value for a translation (size: a power of two, 4 KiB to
  * 1 GiB). */
-static uint64_t tlb_val(uint64_t pa, uint64_t size, uint32_t flags)
+static ALWAYS_INLINE uint64_t tlb_val(uint64_t pa, uint64_t size,
+				      uint32_t flags)
 {
 	unsigned sh = 0;
 	while (((uint64_t)EXQ__PAGE_SIZE << sh) < size)
@@ -529,8 +532,14 @@ static ALWAYS_INLINE uint64_t walk_lean_mode(exq_vspace *vs,
 	unsigned lvl = 0;
 	if (!va_ok(m, va))
 		return 0;
-	if (!vs->no_fill && ptc_find(vs, m, va, &table, &all, &any))
-		lvl = last;
+	if (!vs->no_fill && ptc_find(vs, m, va, &table, &all, &any)) {
+		/* the last level alone (its geometry constant) */
+		p = lean_entry(vs->img, entry_pa(m, last, table, va));
+		if (!p)
+			return 0;
+		lean_step(m, last, va, lean_load(m, p), &table, &all, &any, &val);
+		return val;
+	}
 	for (;; lvl++) {
 		p = lean_entry(vs->img, entry_pa(m, lvl, table, va));
 		if (!p)
