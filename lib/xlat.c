@@ -350,7 +350,9 @@ struct exq_vspace {
 	uint64_t gen; /* img->gen the TLB was filled under */
 	uint64_t hits, misses;
 	int no_fill; /* exq__vspace_tlb_off: every lookup misses */
-	struct tlb_ent tlb[TLB_SETS * TLB_WAYS];
+	void *mem;   /* what calloc gave (the vspace lies 64-aligned in it) */
+	/* a set (32 bytes) never straddles two cache lines */
+	_Alignas(64) struct tlb_ent tlb[TLB_SETS * TLB_WAYS];
 	struct tlb_ent ptc[PTC_SLOTS]; /* the page-table cache, below */
 };
 
@@ -602,10 +604,15 @@ static exq_status vspace_make(exq_vspace **out, exq_image *img,
 			      exq_paging paging, uint64_t dtb,
 			      const char *source)
 {
-	exq_vspace *vs = calloc(1, sizeof(*vs));
-	if (!vs)
+	/* calloc, not aligned_alloc + memset: the TLB's pages are touched
+	 * only as its sets fill */
+	void *mem = calloc(1, sizeof(exq_vspace) + 63);
+	exq_vspace *vs;
+	if (!mem)
 		return exq__err_set(&img->err, EXQ_NOMEM,
 				    "out of memory for an address space");
+	vs = (exq_vspace *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
+	vs->mem = mem;
 	vs->img = img;
 	vs->m = mode_of(paging);
 	vs->paging = paging;
@@ -652,7 +659,8 @@ exq_status exq_vspace_open(exq_vspace **out, exq_image *img)
 
 void exq_vspace_free(exq_vspace *vs)
 {
-	free(vs);
+	if (vs)
+		free(vs->mem);
 }
 
 exq_paging exq_vspace_paging(const exq_vspace *vs)
