@@ -557,7 +557,8 @@ static exq_status kdump_area(exq_image *img, struct vmc *v, uint64_t off,
  *    bitmap_blocks / 2 (rounded down) the page bitmap, else all of them;
  *  - a split dump (version 2 on) counts descriptors from its start_pfn;
  *  - version 3 reads the vmcoreinfo area (before the bitmap), 4 on the
- *    notes. */
+ *    notes; a PAGESIZE row or a Xen dumpcore note there sets its page
+ *    size (kd_other_page_size). */
 
 static void kd_refuse(struct vmc *v, const char *fmt, ...) EXQ__PRINTF(2, 3);
 static void kd_refuse(struct vmc *v, const char *fmt, ...)
@@ -597,6 +598,128 @@ static const struct dd_layout *kd_layout(const uint8_t *h, int *be)
 			return order[i].L;
 		}
 	return NULL;
+}
+
+/* A VMCOREINFO row PAGESIZE=n (vmcoreinfo.c) or a Xen dumpcore header note
+ * (notes.c) sets libkdumpfile's page size after the header's: its page
+ * cache becomes 1024 pages of it, it reads pages of that size, and for
+ * version 3 (the vmcoreinfo area is read before the bitmap) the bitmap
+ * moves to (1 + sub_hdr_size) of them. A size it would take (a power of
+ * two, or 0) other than block_size is refused; any other fails its open
+ * by itself. */
+static int kd_other_page_size(uint64_t n)
+{
+	return n != EXQ__PAGE_SIZE && !(n & (n - 1));
+}
+
+/* VMCOREINFO text t[n] split into rows as libkdumpfile does (the key up to
+ * '=' or the whole row, key and value cut at a NUL, the value read by
+ * strtoul to its end); nonzero when refused. */
+static int kd_vmcoreinfo(struct vmc *v, const uint8_t *t, size_t n,
+			 const char *what)
+{
+	const uint8_t *p = t, *end = t + n, *eol, *eq, *val, *nul;
+	size_t klen, vlen;
+	uint64_t size;
+	char *s, *e;
+	int rest;
+	for (; p < end; p = eol < end ? eol + 1 : end) {
+		if (!(eol = memchr(p, '\n', (size_t)(end - p))))
+			eol = end;
+		eq = memchr(p, '=', (size_t)(eol - p));
+		val = eq ? eq + 1 : eol;
+		klen = (size_t)((eq ? eq : eol) - p);
+		if ((nul = memchr(p, 0, klen)))
+			klen = (size_t)(nul - p);
+		if (klen != 8 || memcmp(p, "PAGESIZE", 8) != 0)
+			continue;
+		vlen = (size_t)(eol - val);
+		if ((nul = memchr(val, 0, vlen)))
+			vlen = (size_t)(nul - val);
+		if (!(s = malloc(vlen + 1))) {
+			kd_refuse(v, "out of memory reading the %s", what);
+			return 1;
+		}
+		memcpy(s, val, vlen);
+		s[vlen] = '\0';
+		size = strtoul(s, &e, 10);
+		rest = *e != '\0';
+		free(s);
+		if (!rest && kd_other_page_size(size)) {
+			kd_refuse(
+			    v,
+			    "the %s's PAGESIZE %llu would be libkdumpfile's "
+			    "page size (a cache of 1024 such pages), not "
+			    "block_size %u",
+			    what, (unsigned long long)size, EXQ__PAGE_SIZE);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+#define XEN_DUMPCORE_HEADER 0x2000001u
+#define XEN_DUMPCORE_FORMAT_VERSION 0x2000003u
+
+/* The notes b[n] as libkdumpfile walks them (notes.c, do_notes: name and
+ * desc 4-byte aligned, up to the first note that does not fit): the page
+ * size of VMCOREINFO and of a Xen dumpcore header, the lengths of Xen
+ * notes it reads without checking them. */
+static void kd_notes(struct vmc *v, const uint8_t *b, size_t n)
+{
+	while (n >= 12) {
+		uint32_t namesz = exq__le32(b), descsz = exq__le32(b + 4);
+		uint32_t type = exq__le32(b + 8);
+		size_t doff = 12 + (((size_t)namesz + 3) & ~(size_t)3);
+		size_t dlen = ((size_t)descsz + 3) & ~(size_t)3;
+		const uint8_t *name = b + 12, *desc = b + doff;
+		int xen, bad = 0;
+		if (n < doff + descsz)
+			return;
+		n -= doff;
+		n = n >= dlen ? n - dlen : 0;
+		if ((namesz == 10 || namesz == 11) &&
+		    memcmp(name, "VMCOREINFO", namesz) == 0 &&
+		    kd_vmcoreinfo(v, desc, descsz, "VMCOREINFO note"))
+			return;
+		xen = (namesz == 9 || namesz == 10) &&
+		      memcmp(name, ".note.Xen", namesz) == 0;
+		if (xen && type == XEN_DUMPCORE_HEADER)
+			bad = descsz < 32 ||
+			      kd_other_page_size(exq__le64(desc + 24));
+		else if (xen && type == XEN_DUMPCORE_FORMAT_VERSION)
+			bad = descsz < 8;
+		if (bad) {
+			kd_refuse(v,
+				  "a Xen dumpcore note (type 0x%x, %u bytes) "
+				  "libkdumpfile would read as its page size or "
+				  "past its end",
+				  type, descsz);
+			return;
+		}
+		if (n)
+			b = desc + dlen;
+	}
+}
+
+/* The vmcoreinfo (version 3) or notes area libkdumpfile reads, inside the
+ * file and within MAX_NOTES_BYTES. */
+static void kd_check_area(struct vmc *v, uint64_t off, size_t size,
+			  int vmcoreinfo)
+{
+	const char *what = vmcoreinfo ? "vmcoreinfo area" : "notes area";
+	uint8_t *buf = malloc(size);
+	exq__err e;
+	if (!buf)
+		kd_refuse(v, "out of memory reading the %s", what);
+	else if (exq__src_read(v->c, off, buf, size, &e) != EXQ_OK)
+		kd_refuse(v, "reading the %s at 0x%llx: %s", what,
+			  (unsigned long long)off, e.msg);
+	else if (vmcoreinfo)
+		kd_vmcoreinfo(v, buf, size, what);
+	else
+		kd_notes(v, buf, size);
+	free(buf);
 }
 
 /* Set v->kd_unsafe when libkdumpfile would read the file otherwise than
@@ -693,8 +816,10 @@ static void kd_check_view(exq_image *img, struct vmc *v, const uint8_t *h,
 		size = L->sh_size64 ? exq__le64(sh + L->sh_note_size)
 				    : exq__le32(sh + L->sh_note_size);
 	}
-	if (size && (exq__add_ovf(off, size, &end) || end > v->c->size ||
-		     size > MAX_NOTES_BYTES))
+	if (!size)
+		return;
+	if (exq__add_ovf(off, size, &end) || end > v->c->size ||
+	    size > MAX_NOTES_BYTES) {
 		kd_refuse(v,
 			  "libkdumpfile would read a %s area of 0x%llx bytes "
 			  "at 0x%llx (sub-header at 0x%x), not inside the "
@@ -702,6 +827,9 @@ static void kd_check_view(exq_image *img, struct vmc *v, const uint8_t *h,
 			  what, (unsigned long long)size,
 			  (unsigned long long)off, EXQ__PAGE_SIZE,
 			  (unsigned long long)v->c->size, MAX_NOTES_BYTES);
+		return;
+	}
+	kd_check_area(v, off, (size_t)size, version == 3);
 }
 
 static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)

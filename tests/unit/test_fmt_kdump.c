@@ -781,22 +781,36 @@ static void kdump_libkdumpfile_view(void **state)
 			uint64_t val;
 			int n;
 		} set[3];
+		/* appended: a VMCOREINFO note the sub-header names, or with
+		 * header_version 3 the vmcoreinfo area itself */
+		const char *vmcoreinfo;
+		int v3;
 		const char *msg; /* NULL: libkdumpfile reads PFN 2 */
 	} cases[] = {
-	    {{{416, 0x100, 8}, {424, 2, 4}},
-	     "it cannot read this file: libkdumpfile would read the header as "
-	     "32-bit big-endian (block_size 0x10000, bitmap_blocks 0x2000000), "
-	     "exq reads it as 64-bit little-endian"},
-	    {{{8, 0x80000006u, 4}},
-	     "header_version 0x80000006 is negative to libkdumpfile"},
-	    {{{PG + 96, 0x8001, 8}}, /* max_mapnr_64 */
-	     "libkdumpfile would read both bitmaps as one: max_mapnr 0x8001 "
-	     "(the sub-header's max_mapnr_64) is more than one holds (0x8000 "
-	     "pages)"},
-	    {{{PG + 12, 1, 4}, {PG + 80, 2, 8}, {PG + 88, 4, 8}}, /* split */
-	     "a split dump from PFN 0x2: libkdumpfile counts page descriptors "
-	     "from there, exq from PFN 0 (PFN 0x1 is below it)"},
-	    {{{PG + 12, 1, 4}, {PG + 80, 1, 8}, {PG + 88, 4, 8}}, NULL},
+	    {.set = {{416, 0x100, 8}, {424, 2, 4}},
+	     .msg = "it cannot read this file: libkdumpfile would read the "
+		    "header as 32-bit big-endian (block_size 0x10000, "
+		    "bitmap_blocks 0x2000000), exq reads it as 64-bit "
+		    "little-endian"},
+	    {.set = {{8, 0x80000006u, 4}},
+	     .msg = "header_version 0x80000006 is negative to libkdumpfile"},
+	    {.set = {{PG + 96, 0x8001, 8}}, /* max_mapnr_64 */
+	     .msg = "libkdumpfile would read both bitmaps as one: max_mapnr "
+		    "0x8001 (the sub-header's max_mapnr_64) is more than one "
+		    "holds (0x8000 pages)"},
+	    {.set = {{PG + 12, 1, 4}, {PG + 80, 2, 8}, {PG + 88, 4, 8}},
+	     .msg = "a split dump from PFN 0x2: libkdumpfile counts page "
+		    "descriptors from there, exq from PFN 0 (PFN 0x1 is below "
+		    "it)"},
+	    {.set = {{PG + 12, 1, 4}, {PG + 80, 1, 8}, {PG + 88, 4, 8}}},
+	    /* a page size from VMCOREINFO: 1024 pages of it for its cache */
+	    {.vmcoreinfo = "OSRELEASE=6.1.0\nPAGESIZE=65536\n",
+	     .msg = "the VMCOREINFO note's PAGESIZE 65536 would be "
+		    "libkdumpfile's page size (a cache of 1024 such pages), "
+		    "not block_size 4096"},
+	    {.vmcoreinfo = "PAGESIZE=1073741824", .v3 = 1,
+	     .msg = "the vmcoreinfo area's PAGESIZE 1073741824 would be"},
+	    {.vmcoreinfo = "OSRELEASE=6.1.0\nPAGESIZE=4096\n"},
 	};
 	(void)state;
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
@@ -806,6 +820,23 @@ static void kdump_libkdumpfile_view(void **state)
 			for (int i = 0; i < cases[k].set[j].n; i++)
 				b.p[cases[k].set[j].at + (uint32_t)i] =
 				    (uint8_t)(cases[k].set[j].val >> (8 * i));
+		if (cases[k].vmcoreinfo) {
+			uint64_t off = b.len, len;
+			size_t n = strlen(cases[k].vmcoreinfo);
+			if (!cases[k].v3) {
+				put_le(&b, 11, 4);
+				put_le(&b, n, 4);
+				put_le(&b, 0, 4);
+				put(&b, "VMCOREINFO\0\0", 12);
+			}
+			put(&b, cases[k].vmcoreinfo, n);
+			while (!cases[k].v3 && (b.len - off) % 4)
+				put(&b, "", 1);
+			len = b.len - off;
+			b.p[8] = cases[k].v3 ? 3 : 6; /* header_version */
+			memcpy(b.p + PG + (cases[k].v3 ? 32 : 48), &off, 8);
+			memcpy(b.p + PG + (cases[k].v3 ? 40 : 56), &len, 8);
+		}
 		path = write_tmp(&b);
 		for (int via_file = 0; via_file < 2; via_file++) {
 			exq_image *img = exq_image_new();
