@@ -412,6 +412,20 @@ expect_rc 1 "a page libkdumpfile would misread (no crash)" \
 	"$EXQ" read --pa 0x2000 16 tests/golden/data/kdump-libkdumpfile-free-segv.gz
 err_has "libkdumpfile would read the header as 32-bit big-endian"
 
+# A kdump file exq hands to libkdumpfile and whose open it fails by itself
+# (a VMCOREINFO PAGESIZE of 5000, not a power of two): 0.5.1 can crash
+# freeing such a context, so exq leaves it to the process, once per image:
+# the page fails with libkdumpfile's reason (exit 1), no crash. Under the
+# sanitizers that context is a leak (libkdumpfile's, kept on purpose),
+# allowed for this one run.
+if "$EXQ" --version | grep -q 'kdumpfile yes'; then
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		expect_rc 1 "a page libkdumpfile cannot read (no crash)" \
+		"$EXQ" read --pa 0x2000 16 tests/golden/data/kdump-libkdumpfile-open-fails.gz
+	err_has "libkdumpfile cannot read this file"
+	err_has "Invalid page size: 5000"
+fi
+
 # ELF cores and kdump files: read in every build (with or without
 # libkdumpfile), never taken for raw memory
 for f in fixtures/qemu/qemu.elf.gz fixtures/qemu/qemu.kdump.gz; do
