@@ -16,7 +16,8 @@
  * made it copy from past the end of its mapping (SIGBUS), and sub-header
  * sizes became allocations of any size. So libkdumpfile gets a file only
  * for the compressions exq cannot read, only after its descriptors were
- * checked, and never when a header area it reads lies outside the file;
+ * checked, and never when it would read the header otherwise than exq or
+ * a header area it reads lies outside the file (kd_check_view);
  * tests/unit/test_fmt_kdump.c keeps it as the oracle of exq's own reads.
  * Never KDUMP_KVADDR (it identity-maps VAs inside QEMU RAM segments), never
  * arch.name (QEMU writes x86_64 for any guest), never memory.pagemap (0.5.1
@@ -38,6 +39,7 @@
  * NT_PRSTATUS, VMCOREINFO) are in fmt_vmnotes.c. */
 #include "exq_int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <zlib.h>
@@ -87,8 +89,9 @@ struct vmc {
 	 * order (the image's bitmap gives a page's index). */
 	uint64_t desc_off;
 	/* Why libkdumpfile must not be handed this file ("" when it may):
-	 * set when a header area it reads lies outside the file. */
-	char kd_unsafe[160];
+	 * set when it would read the header otherwise than exq or a header
+	 * area it reads lies outside the file (kd_check_view). */
+	char kd_unsafe[256];
 	uint8_t *zbuf; /* a compressed page */
 	struct exq__vmnotes notes;
 };
@@ -415,21 +418,32 @@ static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
 
 /* --------------------------------------------------------------- kdump */
 
-/* Offsets of the fields exq reads in the two header layouts (packed, as
- * QEMU writes them; makedumpfile's natural alignment gives the same). */
+/* Offsets of the fields exq (and, for split/start_pfn, libkdumpfile) reads
+ * in the two header layouts (packed, as QEMU writes them; makedumpfile's
+ * natural alignment gives the same). */
 struct dd_layout {
 	const char *name;
 	uint32_t block_size, sub_hdr_size, bitmap_blocks, max_mapnr, nr_cpus;
-	/* sub-header: width of phys_base/start_pfn/end_pfn etc. */
-	uint32_t sh_vmcoreinfo_off, sh_vmcoreinfo_size, sh_note_off,
-		sh_note_size, sh_max_mapnr64, sh_len;
-	int sh_size64; /* size_vmcoreinfo / note_size are u64 */
+	/* sub-header */
+	uint32_t sh_split, sh_start_pfn, sh_vmcoreinfo_off, sh_vmcoreinfo_size,
+	    sh_note_off, sh_note_size, sh_start_pfn64, sh_max_mapnr64, sh_len;
+	int sh_size64; /* start_pfn, size_vmcoreinfo, size_note are u64 */
 };
 
-static const struct dd_layout dd64 = {"64-bit", 428, 432, 436, 440, 460,
-				      32, 40, 48, 56, 96, 104, 1};
-static const struct dd_layout dd32 = {"32-bit", 416, 420, 424, 428, 448,
-				      20, 28, 32, 40, 72, 80, 0};
+static const struct dd_layout dd64 = {
+	.name = "64-bit", .block_size = 428, .sub_hdr_size = 432,
+	.bitmap_blocks = 436, .max_mapnr = 440, .nr_cpus = 460,
+	.sh_split = 12, .sh_start_pfn = 16, .sh_vmcoreinfo_off = 32,
+	.sh_vmcoreinfo_size = 40, .sh_note_off = 48, .sh_note_size = 56,
+	.sh_start_pfn64 = 80, .sh_max_mapnr64 = 96, .sh_len = 104,
+	.sh_size64 = 1};
+static const struct dd_layout dd32 = {
+	.name = "32-bit", .block_size = 416, .sub_hdr_size = 420,
+	.bitmap_blocks = 424, .max_mapnr = 428, .nr_cpus = 448,
+	.sh_split = 8, .sh_start_pfn = 12, .sh_vmcoreinfo_off = 20,
+	.sh_vmcoreinfo_size = 28, .sh_note_off = 32, .sh_note_size = 40,
+	.sh_start_pfn64 = 56, .sh_max_mapnr64 = 72, .sh_len = 80,
+	.sh_size64 = 0};
 
 static int good_block_size(uint32_t bs)
 {
@@ -520,6 +534,302 @@ static exq_status kdump_area(exq_image *img, struct vmc *v, uint64_t off,
 		v->notes.have_windows_header = 1;
 	free(buf);
 	return st;
+}
+
+/* ------------------------------------------------ libkdumpfile's view */
+
+/* libkdumpfile 0.5.1 reads the header its own way (src/kdumpfile/
+ * diskdump.c: open_common, try_header, read_sub_hdr_*, read_bitmap) and
+ * trusts what it reads; the bitmap it reads in one piece, with 32 bytes of
+ * cache entries per 4 KiB of it first. A 64-bit file it took for 32-bit
+ * big-endian made it allocate 8 GiB for a 1 TiB bitmap at 1 TiB
+ * (tests/fuzz/regress/vmcore/kdump-read-as-32bit-be-bitmap-huge-alloc).
+ * So it gets a file only when it would read the header as exq does (the
+ * page descriptors exq checks are then the ones it reads) and what it
+ * reads lies inside the file. How it reads:
+ *  - the first of 32-bit LE, 32-bit BE, 64-bit LE, 64-bit BE whose
+ *    block_size is a power of two from 4 KiB to 256 KiB and whose
+ *    bitmap_blocks cover max_mapnr (u32) is the layout;
+ *  - header_version is signed; from 1 on the sub-header is read at
+ *    block_size whatever sub_hdr_size says; from 6 on max_mapnr is the
+ *    sub-header's max_mapnr_64;
+ *  - a max_mapnr up to half the bitmap's bits makes the blocks from
+ *    bitmap_blocks / 2 (rounded down) the page bitmap, else all of them;
+ *  - a split dump (version 2 on) counts descriptors from its start_pfn;
+ *  - version 3 reads the vmcoreinfo area (before the bitmap), 4 on the
+ *    notes; a PAGESIZE row or a Xen dumpcore note there sets its page
+ *    size (kd_other_page_size). */
+
+static void kd_refuse(struct vmc *v, const char *fmt, ...) EXQ__PRINTF(2, 3);
+static void kd_refuse(struct vmc *v, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v->kd_unsafe, sizeof(v->kd_unsafe), fmt, ap);
+	va_end(ap);
+}
+
+static uint32_t kd_rd32(const uint8_t *p, int be)
+{
+	return be ? exq__be32(p) : exq__le32(p);
+}
+
+/* libkdumpfile's try_header (a negative block_size fails as a huge one). */
+static int kd_takes(const uint8_t *h, const struct dd_layout *L, int be)
+{
+	uint32_t bs = kd_rd32(h + L->block_size, be);
+	uint64_t bits = 8ull * kd_rd32(h + L->bitmap_blocks, be) * bs;
+	return bs >= 4096 && bs <= (256u << 10) && !(bs & (bs - 1)) &&
+	       bits >= kd_rd32(h + L->max_mapnr, be);
+}
+
+/* The header layout libkdumpfile takes for h, or NULL; *be its byte
+ * order. */
+static const struct dd_layout *kd_layout(const uint8_t *h, int *be)
+{
+	static const struct {
+		const struct dd_layout *L;
+		int be;
+	} order[] = {{&dd32, 0}, {&dd32, 1}, {&dd64, 0}, {&dd64, 1}};
+	size_t i;
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (kd_takes(h, order[i].L, order[i].be)) {
+			*be = order[i].be;
+			return order[i].L;
+		}
+	return NULL;
+}
+
+/* A VMCOREINFO row PAGESIZE=n (vmcoreinfo.c) or a Xen dumpcore header note
+ * (notes.c) sets libkdumpfile's page size after the header's: its page
+ * cache becomes 1024 pages of it, it reads pages of that size, and for
+ * version 3 (the vmcoreinfo area is read before the bitmap) the bitmap
+ * moves to (1 + sub_hdr_size) of them. A size it would take (a power of
+ * two, or 0) other than block_size is refused; any other fails its open
+ * by itself. */
+static int kd_other_page_size(uint64_t n)
+{
+	return n != EXQ__PAGE_SIZE && !(n & (n - 1));
+}
+
+/* VMCOREINFO text t[n] split into rows as libkdumpfile does (the key up to
+ * '=' or the whole row, key and value cut at a NUL, the value read by
+ * strtoul to its end); nonzero when refused. */
+static int kd_vmcoreinfo(struct vmc *v, const uint8_t *t, size_t n,
+			 const char *what)
+{
+	const uint8_t *p = t, *end = t + n, *eol, *eq, *val, *nul;
+	size_t klen, vlen;
+	uint64_t size;
+	char *s, *e;
+	int rest;
+	for (; p < end; p = eol < end ? eol + 1 : end) {
+		if (!(eol = memchr(p, '\n', (size_t)(end - p))))
+			eol = end;
+		eq = memchr(p, '=', (size_t)(eol - p));
+		val = eq ? eq + 1 : eol;
+		klen = (size_t)((eq ? eq : eol) - p);
+		if ((nul = memchr(p, 0, klen)))
+			klen = (size_t)(nul - p);
+		if (klen != 8 || memcmp(p, "PAGESIZE", 8) != 0)
+			continue;
+		vlen = (size_t)(eol - val);
+		if ((nul = memchr(val, 0, vlen)))
+			vlen = (size_t)(nul - val);
+		if (!(s = malloc(vlen + 1))) {
+			kd_refuse(v, "out of memory reading the %s", what);
+			return 1;
+		}
+		memcpy(s, val, vlen);
+		s[vlen] = '\0';
+		size = strtoul(s, &e, 10);
+		rest = *e != '\0';
+		free(s);
+		if (!rest && kd_other_page_size(size)) {
+			kd_refuse(
+			    v,
+			    "the %s's PAGESIZE %llu would be libkdumpfile's "
+			    "page size (a cache of 1024 such pages), not "
+			    "block_size %u",
+			    what, (unsigned long long)size, EXQ__PAGE_SIZE);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+#define XEN_DUMPCORE_HEADER 0x2000001u
+#define XEN_DUMPCORE_FORMAT_VERSION 0x2000003u
+
+/* The notes b[n] as libkdumpfile walks them (notes.c, do_notes: name and
+ * desc 4-byte aligned, up to the first note that does not fit): the page
+ * size of VMCOREINFO and of a Xen dumpcore header, the lengths of Xen
+ * notes it reads without checking them. */
+static void kd_notes(struct vmc *v, const uint8_t *b, size_t n)
+{
+	while (n >= 12) {
+		uint32_t namesz = exq__le32(b), descsz = exq__le32(b + 4);
+		uint32_t type = exq__le32(b + 8);
+		size_t doff = 12 + (((size_t)namesz + 3) & ~(size_t)3);
+		size_t dlen = ((size_t)descsz + 3) & ~(size_t)3;
+		const uint8_t *name = b + 12, *desc = b + doff;
+		int xen, bad = 0;
+		if (n < doff + descsz)
+			return;
+		n -= doff;
+		n = n >= dlen ? n - dlen : 0;
+		if ((namesz == 10 || namesz == 11) &&
+		    memcmp(name, "VMCOREINFO", namesz) == 0 &&
+		    kd_vmcoreinfo(v, desc, descsz, "VMCOREINFO note"))
+			return;
+		xen = (namesz == 9 || namesz == 10) &&
+		      memcmp(name, ".note.Xen", namesz) == 0;
+		if (xen && type == XEN_DUMPCORE_HEADER)
+			bad = descsz < 32 ||
+			      kd_other_page_size(exq__le64(desc + 24));
+		else if (xen && type == XEN_DUMPCORE_FORMAT_VERSION)
+			bad = descsz < 8;
+		if (bad) {
+			kd_refuse(v,
+				  "a Xen dumpcore note (type 0x%x, %u bytes) "
+				  "libkdumpfile would read as its page size or "
+				  "past its end",
+				  type, descsz);
+			return;
+		}
+		if (n)
+			b = desc + dlen;
+	}
+}
+
+/* The vmcoreinfo (version 3) or notes area libkdumpfile reads, inside the
+ * file and within MAX_NOTES_BYTES. */
+static void kd_check_area(struct vmc *v, uint64_t off, size_t size,
+			  int vmcoreinfo)
+{
+	const char *what = vmcoreinfo ? "vmcoreinfo area" : "notes area";
+	uint8_t *buf = malloc(size);
+	exq__err e;
+	if (!buf)
+		kd_refuse(v, "out of memory reading the %s", what);
+	else if (exq__src_read(v->c, off, buf, size, &e) != EXQ_OK)
+		kd_refuse(v, "reading the %s at 0x%llx: %s", what,
+			  (unsigned long long)off, e.msg);
+	else if (vmcoreinfo)
+		kd_vmcoreinfo(v, buf, size, what);
+	else
+		kd_notes(v, buf, size);
+	free(buf);
+}
+
+/* Set v->kd_unsafe when libkdumpfile would read the file otherwise than
+ * exq: exq read header h in layout L, little-endian, with 4 KiB blocks and
+ * the second half of its bm_bytes of bitmap (kdump_bitmap: inside the file
+ * and within MAX_BITMAP_BYTES). */
+static void kd_check_view(exq_image *img, struct vmc *v, const uint8_t *h,
+			  const struct dd_layout *L, uint64_t bm_bytes)
+{
+	const struct dd_layout *K;
+	int32_t version = (int32_t)exq__le32(h + 8);
+	uint32_t bm_blocks = exq__le32(h + L->bitmap_blocks);
+	uint64_t max_pfn = exq__le32(h + L->max_mapnr), off, size, end;
+	uint8_t sh[104];
+	const char *what = "notes";
+	exq__err e;
+	exq_run first;
+	int be = 0;
+	if (!(K = kd_layout(h, &be))) {
+		kd_refuse(v,
+			  "libkdumpfile takes no layout of the header: in "
+			  "exq's, bitmap_blocks %u cover fewer pages than "
+			  "max_mapnr %llu",
+			  bm_blocks, (unsigned long long)max_pfn);
+		return;
+	}
+	if (K != L || be) {
+		kd_refuse(v,
+			  "libkdumpfile would read the header as %s "
+			  "%s-endian (block_size 0x%x, bitmap_blocks 0x%x), "
+			  "exq reads it as %s little-endian",
+			  K->name, be ? "big" : "little",
+			  kd_rd32(h + K->block_size, be),
+			  kd_rd32(h + K->bitmap_blocks, be), L->name);
+		return;
+	}
+	if (version < 0) {
+		kd_refuse(v, "header_version 0x%x is negative to libkdumpfile",
+			  (uint32_t)version);
+		return;
+	}
+	if (bm_blocks & 1) {
+		kd_refuse(v,
+			  "bitmap_blocks %u is odd: libkdumpfile's second "
+			  "bitmap starts half a block before exq's",
+			  bm_blocks);
+		return;
+	}
+	/* at block_size: inside the file, before exq's bitmap or in it */
+	memset(sh, 0, sizeof(sh));
+	if (version >= 1 &&
+	    exq__src_read(v->c, EXQ__PAGE_SIZE, sh, L->sh_len, &e) != EXQ_OK) {
+		kd_refuse(v, "reading the sub-header at 0x%x: %s",
+			  EXQ__PAGE_SIZE, e.msg);
+		return;
+	}
+	if (version >= 6)
+		max_pfn = exq__le64(sh + L->sh_max_mapnr64);
+	if (max_pfn > bm_bytes * 4) {
+		kd_refuse(v,
+			  "libkdumpfile would read both bitmaps as one: "
+			  "max_mapnr 0x%llx%s is more than one holds "
+			  "(0x%llx pages)",
+			  (unsigned long long)max_pfn,
+			  version >= 6 ? " (the sub-header's max_mapnr_64)"
+				       : "",
+			  (unsigned long long)(bm_bytes * 4));
+		return;
+	}
+	if (version >= 2 && exq__le32(sh + L->sh_split)) {
+		uint64_t start =
+		    version >= 6   ? exq__le64(sh + L->sh_start_pfn64)
+		    : L->sh_size64 ? exq__le64(sh + L->sh_start_pfn)
+				   : exq__le32(sh + L->sh_start_pfn);
+		if (exq__next_run(img, 0, &first) && first.base_page < start) {
+			kd_refuse(v,
+				  "a split dump from PFN 0x%llx: libkdumpfile "
+				  "counts page descriptors from there, exq "
+				  "from PFN 0 (PFN 0x%llx is below it)",
+				  (unsigned long long)start,
+				  (unsigned long long)first.base_page);
+			return;
+		}
+	}
+	if (version < 3)
+		return;
+	if (version == 3) {
+		what = "vmcoreinfo";
+		off = exq__le64(sh + L->sh_vmcoreinfo_off);
+		size = L->sh_size64 ? exq__le64(sh + L->sh_vmcoreinfo_size)
+				    : exq__le32(sh + L->sh_vmcoreinfo_size);
+	} else {
+		off = exq__le64(sh + L->sh_note_off);
+		size = L->sh_size64 ? exq__le64(sh + L->sh_note_size)
+				    : exq__le32(sh + L->sh_note_size);
+	}
+	if (!size)
+		return;
+	if (exq__add_ovf(off, size, &end) || end > v->c->size ||
+	    size > MAX_NOTES_BYTES) {
+		kd_refuse(v,
+			  "libkdumpfile would read a %s area of 0x%llx bytes "
+			  "at 0x%llx (sub-header at 0x%x), not inside the "
+			  "file (0x%llx) or above 0x%x bytes",
+			  what, (unsigned long long)size,
+			  (unsigned long long)off, EXQ__PAGE_SIZE,
+			  (unsigned long long)v->c->size, MAX_NOTES_BYTES);
+		return;
+	}
+	kd_check_area(v, off, (size_t)size, version == 3);
 }
 
 static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
@@ -638,6 +948,8 @@ static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
 				L->sh_size64 ? exq__le64(sh + L->sh_note_size)
 					     : exq__le32(sh + L->sh_note_size),
 				"notes");
+	if (st == EXQ_OK && !v->kd_unsafe[0])
+		kd_check_view(img, v, h, L, (uint64_t)bm_blocks * bs);
 	if (st == EXQ_OK)
 		st = exq__vmnotes_apply(img, &v->notes, 0, nr_cpus);
 	return st;

@@ -760,6 +760,133 @@ static void kdump_descriptors(void **state)
 	}
 }
 
+/* Headers libkdumpfile reads otherwise than exq (fmt_kdump.c,
+ * kd_check_view): exq reads the file all the same, and a page only
+ * libkdumpfile reads fails with the reason instead of libkdumpfile being
+ * handed the file. The first is fuzz_vmcore's: a 64-bit file whose
+ * timestamp (tv_usec 0x100) and status (lzo) read as a 32-bit big-endian
+ * header with 64 KiB blocks, libkdumpfile's first choice, whose page
+ * bitmap is 1 TiB at 1 TiB (it allocated 8 GiB of cache entries for it).
+ * The last is a split dump whose descriptors both count from PFN 1. */
+#if EXQ_WITH_KDUMPFILE
+#define KD_VIEW_BASE KD_LZO
+#else
+#define KD_VIEW_BASE KD_LZO_FLAG
+#endif
+static void kdump_libkdumpfile_view(void **state)
+{
+	static const struct {
+		struct {
+			uint32_t at;
+			uint64_t val;
+			int n;
+		} set[3];
+		/* appended: a VMCOREINFO note the sub-header names, or with
+		 * header_version 3 the vmcoreinfo area itself */
+		const char *vmcoreinfo;
+		int v3;
+		const char *msg; /* NULL: libkdumpfile reads PFN 2 */
+	} cases[] = {
+	    {.set = {{416, 0x100, 8}, {424, 2, 4}},
+	     .msg = "it cannot read this file: libkdumpfile would read the "
+		    "header as 32-bit big-endian (block_size 0x10000, "
+		    "bitmap_blocks 0x2000000), exq reads it as 64-bit "
+		    "little-endian"},
+	    {.set = {{8, 0x80000006u, 4}},
+	     .msg = "header_version 0x80000006 is negative to libkdumpfile"},
+	    {.set = {{PG + 96, 0x8001, 8}}, /* max_mapnr_64 */
+	     .msg = "libkdumpfile would read both bitmaps as one: max_mapnr "
+		    "0x8001 (the sub-header's max_mapnr_64) is more than one "
+		    "holds (0x8000 pages)"},
+	    {.set = {{PG + 12, 1, 4}, {PG + 80, 2, 8}, {PG + 88, 4, 8}},
+	     .msg = "a split dump from PFN 0x2: libkdumpfile counts page "
+		    "descriptors from there, exq from PFN 0 (PFN 0x1 is below "
+		    "it)"},
+	    {.set = {{PG + 12, 1, 4}, {PG + 80, 1, 8}, {PG + 88, 4, 8}}},
+	    /* a page size from VMCOREINFO: 1024 pages of it for its cache */
+	    {.vmcoreinfo = "OSRELEASE=6.1.0\nPAGESIZE=65536\n",
+	     .msg = "the VMCOREINFO note's PAGESIZE 65536 would be "
+		    "libkdumpfile's page size (a cache of 1024 such pages), "
+		    "not block_size 4096"},
+	    {.vmcoreinfo = "PAGESIZE=1073741824", .v3 = 1,
+	     .msg = "the vmcoreinfo area's PAGESIZE 1073741824 would be"},
+	    {.vmcoreinfo = "OSRELEASE=6.1.0\nPAGESIZE=4096\n"},
+	};
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct bytes b = build_kdump(KD_VIEW_BASE);
+		char *path;
+		for (size_t j = 0; j < 3 && cases[k].set[j].n; j++)
+			for (int i = 0; i < cases[k].set[j].n; i++)
+				b.p[cases[k].set[j].at + (uint32_t)i] =
+				    (uint8_t)(cases[k].set[j].val >> (8 * i));
+		if (cases[k].vmcoreinfo) {
+			uint64_t off = b.len, len;
+			size_t n = strlen(cases[k].vmcoreinfo);
+			if (!cases[k].v3) {
+				put_le(&b, 11, 4);
+				put_le(&b, n, 4);
+				put_le(&b, 0, 4);
+				put(&b, "VMCOREINFO\0\0", 12);
+			}
+			put(&b, cases[k].vmcoreinfo, n);
+			while (!cases[k].v3 && (b.len - off) % 4)
+				put(&b, "", 1);
+			len = b.len - off;
+			b.p[8] = cases[k].v3 ? 3 : 6; /* header_version */
+			memcpy(b.p + PG + (cases[k].v3 ? 32 : 48), &off, 8);
+			memcpy(b.p + PG + (cases[k].v3 ? 40 : 56), &len, 8);
+		}
+		path = write_tmp(&b);
+		for (int via_file = 0; via_file < 2; via_file++) {
+			exq_image *img = exq_image_new();
+			uint8_t page[PG];
+			exq_status st;
+			assert_int_equal(via_file ? exq_image_open_file(img, path)
+						  : exq_image_open_mem(img, b.p,
+								       b.len),
+					 EXQ_OK);
+			assert_string_equal(exq_image_get_info(img)->format,
+					    "kdump");
+			assert_int_equal(exq_image_get_info(img)->pages_present,
+					 3);
+			for (uint64_t pfn = 1; pfn <= 3; pfn += 2) {
+				assert_int_equal(exq_read_phys(img, pfn * PG, page,
+							       PG, NULL),
+						 EXQ_OK);
+				for (uint32_t i = 0; i < PG; i++)
+					assert_int_equal(page[i],
+							 kd_byte(KD_VIEW_BASE,
+								 pfn, i));
+			}
+			st = exq_read_phys(img, 2 * PG, page, PG, NULL);
+			if (cases[k].msg) {
+				assert_int_equal(st, EXQ_CORRUPT);
+				if (!strstr(exq_image_error(img), cases[k].msg) ||
+				    strstr(exq_image_error(img),
+					   "libkdumpfile cannot read"))
+					fail_msg("case %zu: \"%s\" lacks \"%s\"",
+						 k, exq_image_error(img),
+						 cases[k].msg);
+			} else {
+#if EXQ_WITH_KDUMPFILE
+				assert_int_equal(st, EXQ_OK);
+				for (uint32_t i = 0; i < PG; i++)
+					assert_int_equal(page[i],
+							 kd_byte(KD_VIEW_BASE,
+								 2, i));
+#else
+				assert_int_equal(st, EXQ_DEP);
+#endif
+			}
+			exq_image_free(img);
+		}
+		unlink(path);
+		free(path);
+		free(b.p);
+	}
+}
+
 /* QEMU's own flattened kdump-zlib file (fixtures/qemu; tests run from the
  * repository root), when present. */
 static void qemu_kdump(void **state)
@@ -945,6 +1072,7 @@ int main(void)
 		cmocka_unit_test(bad_elf),
 		cmocka_unit_test(qemu_kdump),
 		cmocka_unit_test(kdump_descriptors),
+		cmocka_unit_test(kdump_libkdumpfile_view),
 		cmocka_unit_test(flat_source),
 #if EXQ_WITH_KDUMPFILE
 		cmocka_unit_test(memfd_copy_bounded),
