@@ -89,10 +89,10 @@ static uint64_t do_vtop(exq_vspace *vs, const struct map *m, size_t n,
 			size_t ops)
 {
 	uint64_t sum = 0;
-	size_t i;
+	size_t i, k;
 	exq_xlat x;
-	for (i = 0; i < ops; i++) {
-		const struct map *e = &m[i % n];
+	for (i = 0, k = 0; i < ops; i++, k = k + 1 == n ? 0 : k + 1) {
+		const struct map *e = &m[k];
 		if (exq_vtop(vs, e->va, &x) != EXQ_OK || x.pa != e->pa)
 			disagree(vs, e, x.pa);
 		sum += x.pa;
@@ -104,9 +104,9 @@ static uint64_t do_pa(exq_vspace *vs, const struct map *m, size_t n,
 		      size_t ops)
 {
 	uint64_t sum = 0, pa = 0;
-	size_t i;
-	for (i = 0; i < ops; i++) {
-		const struct map *e = &m[i % n];
+	size_t i, k;
+	for (i = 0, k = 0; i < ops; i++, k = k + 1 == n ? 0 : k + 1) {
+		const struct map *e = &m[k];
 		if (exq_vtop_pa(vs, e->va, &pa, NULL, NULL) != EXQ_OK ||
 		    pa != e->pa)
 			disagree(vs, e, pa);
@@ -144,9 +144,9 @@ static uint64_t do_read8(exq_vspace *vs, const struct map *m, size_t n,
 			 size_t ops)
 {
 	uint64_t sum = 0, v;
-	size_t i;
-	for (i = 0; i < ops; i++) {
-		const struct map *e = &m[i % n];
+	size_t i, k;
+	for (i = 0, k = 0; i < ops; i++, k = k + 1 == n ? 0 : k + 1) {
+		const struct map *e = &m[k];
 		if (exq_read_virt(vs, e->va + 8 * (i & 7), &v, 8, NULL) != EXQ_OK)
 			die("read_virt failed");
 		sum += v;
