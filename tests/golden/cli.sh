@@ -390,6 +390,45 @@ else
 	nok "mkfixture for the truncation check"
 fi
 
+# A fragmented bitmap dump (the world's bitmap dump grown to a 1 GiB
+# machine, every other 16 pages above the world stored: more runs than
+# `info --json` writes as json-c objects) lists every run, written as
+# json-c writes them: the same line shapes as a dump of few runs (whose
+# runs are json-c objects), the count `info` says, summing to
+# pages_present; --jsonl the same in one line.
+runs_shape() { # the runs of an `info --json` document, values masked
+	sed -n '/^  "runs": \[/,/^  \],*$/p' "$1" | sed -E 's/0x[0-9a-f]+/H/; s/[0-9]+/N/' | sort -u
+}
+if [ -s "$T/nomod.dmp32-bitmap" ] &&
+	"$TOOLS/mkbench" bitmap "$T/nomod.dmp32-bitmap" "$T/frag.dmp" 1 16 > /dev/null; then
+	expect_rc 0 "info --json on a bitmap dump of ~8000 runs" "$EXQ" info --json "$T/frag.dmp"
+	cp "$T/out" "$T/frag.json"
+	nruns=$("$EXQ" info "$T/frag.dmp" | sed -n 's/^pages present: .* in \([0-9]*\) runs.*/\1/p')
+	got=$(grep -c '"pa": "0x' "$T/frag.json")
+	sum=$(awk '/^      "pages": /{ s += $2 } END { print s + 0 }' "$T/frag.json")
+	present=$(sed -n 's/^  "pages_present": \([0-9]*\).*/\1/p' "$T/frag.json")
+	[ "${nruns:-0}" -gt 4096 ] && [ "$got" = "$nruns" ] && [ "$sum" = "$present" ] &&
+		ok "info --json lists all $got runs, $sum pages = pages_present" ||
+		nok "info --json runs: $got listed, info says ${nruns:-?}; $sum pages, pages_present ${present:-?}"
+	"$EXQ" info --json "$T/nomod.dmp32-bitmap" > "$T/few.json" 2> /dev/null
+	runs_shape "$T/few.json" > "$T/few.shape"
+	runs_shape "$T/frag.json" > "$T/frag.shape"
+	[ "$(wc -l < "$T/few.shape")" -ge 5 ] && cmp -s "$T/few.shape" "$T/frag.shape" &&
+		ok "the runs are laid out as json-c lays out objects" ||
+		{ nok "runs layout differs from json-c's"; diff "$T/few.shape" "$T/frag.shape" | head -8; }
+	"$EXQ" info --jsonl "$T/frag.dmp" > "$T/frag.jsonl" 2> /dev/null
+	one=$(sed -n 's/.*"runs":\[\({"pa":"0x[0-9a-f]*","pages":[0-9]*}\),.*/\1/p' "$T/frag.jsonl")
+	few=$("$EXQ" info --jsonl "$T/nomod.dmp32-bitmap" 2> /dev/null |
+		sed -n 's/.*"runs":\[\({"pa":"0x[0-9a-f]*","pages":[0-9]*}\),.*/\1/p')
+	n1=$(grep -o '{"pa":"0x[0-9a-f]*","pages":[0-9]*}' "$T/frag.jsonl" | wc -l)
+	[ -n "$one" ] && [ -n "$few" ] && [ "$(wc -l < "$T/frag.jsonl")" -eq 1 ] && [ "$n1" = "$nruns" ] &&
+		ok "info --jsonl: one line, $n1 runs as json-c writes them" ||
+		nok "info --jsonl runs: ${n1:-0} of ${nruns:-?}"
+	rm -f "$T/frag.dmp"
+else
+	nok "mkbench bitmap for the fragmented dump"
+fi
+
 # gzip inside gzip is unwrapped, and zeros after the last member (tape
 # padding, which gzip -t accepts) are not garbage (issue 16)
 gzip -n -c fixtures/demo/win7pae.dmp32-kernel.gz > "$T/nested.gz"
