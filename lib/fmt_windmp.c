@@ -452,33 +452,42 @@ static exq_status parse_bitmap(exq_image *img, struct dmp *d)
 
 /* -------------------------------------------------------- page reads */
 
-/* Where page pfn lies in the file (*off) and how many pages held from it
- * on lie there in a row; 0 when the file does not hold it (not captured,
- * past a truncation, a triage dump). */
-static uint64_t dmp_span(exq_image *img, uint64_t pfn, uint64_t *off)
+/* Where page pfn lies in the file (*off) and, when span is not NULL, how
+ * many pages held from it on lie there in a row; 0 when the file does not
+ * hold it (not captured, past a truncation, a triage dump). */
+static int dmp_locate(exq_image *img, uint64_t pfn, uint64_t *off,
+		      uint64_t *span)
 {
 	struct dmp *d = img->fmt_priv;
 	const exq_run *r = img->runs;
-	uint64_t n;
 	size_t i;
 	if (img->bm.w) {
-		uint64_t k = exq__bmap_index(img, pfn, &n);
+		uint64_t k = exq__bmap_index(img, pfn, span);
 		if (k == EXQ__NOPAGE)
 			return 0;
 		*off = d->first_off + (k << EXQ__PAGE_SHIFT);
-		return n;
+		return 1;
 	}
 	i = exq__run_find(r, img->info.nruns, pfn);
 	if (i == img->info.nruns)
 		return 0;
 	*off = d->run_off[i] + ((pfn - r[i].base_page) << EXQ__PAGE_SHIFT);
-	return r[i].page_count - (pfn - r[i].base_page);
+	if (span)
+		*span = r[i].page_count - (pfn - r[i].base_page);
+	return 1;
 }
 
+static uint64_t dmp_span(exq_image *img, uint64_t pfn, uint64_t *off)
+{
+	uint64_t n;
+	return dmp_locate(img, pfn, off, &n) ? n : 0;
+}
+
+/* (no span: a bitmap dump's would scan the words after the page) */
 static exq_status dmp_read_page(exq_image *img, uint64_t pfn, void *page)
 {
 	uint64_t off;
-	if (!dmp_span(img, pfn, &off))
+	if (!dmp_locate(img, pfn, &off, NULL))
 		return EXQ_NODATA;
 	return exq__src_read(img->src, off, page, EXQ__PAGE_SIZE, &img->err);
 }
