@@ -90,8 +90,12 @@ struct vmc {
 	uint64_t desc_off;
 	/* Why libkdumpfile must not be handed this file ("" when it may):
 	 * set when it would read the header otherwise than exq or a header
-	 * area it reads lies outside the file (kd_check_view). */
+	 * area it reads lies outside the file (kd_check_view, run once,
+	 * before the first page only libkdumpfile reads: kd_checked). */
 	char kd_unsafe[256];
+	int kd_checked;
+	const struct dd_layout *L; /* the header layout exq read */
+	uint64_t bm_bytes;	   /* both bitmaps */
 	uint8_t *zbuf; /* a compressed page */
 	struct exq__vmnotes notes;
 };
@@ -368,6 +372,8 @@ static exq_status kdump_desc(exq_image *img, struct vmc *v, uint64_t pfn,
 
 /* One stored kdump page: raw and zlib pages are read here; lzo, snappy and
  * zstd pages through libkdumpfile. */
+static void kd_check_once(exq_image *img, struct vmc *v);
+
 static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
 {
 	struct vmc *v = img->fmt_priv;
@@ -406,6 +412,7 @@ static exq_status vmc_read_page(exq_image *img, uint64_t pfn, void *page)
 					    (unsigned long long)d.off);
 		return EXQ_OK;
 	}
+	kd_check_once(img, v);
 	if (v->kd_unsafe[0])
 		return exq__err_set(&img->err, EXQ_CORRUPT,
 				    "PFN 0x%llx is compressed (flags 0x%x) in a "
@@ -832,6 +839,24 @@ static void kd_check_view(exq_image *img, struct vmc *v, const uint8_t *h,
 	kd_check_area(v, off, (size_t)size, version == 3);
 }
 
+/* kd_check_view on the header, once per image, when a page only
+ * libkdumpfile reads is first asked for (files without such pages never
+ * pay for reading the header areas again). */
+static void kd_check_once(exq_image *img, struct vmc *v)
+{
+	uint8_t h[464];
+	exq__err e;
+	if (v->kd_checked)
+		return;
+	v->kd_checked = 1;
+	if (v->kd_unsafe[0])
+		return;
+	if (exq__src_read(v->c, 0, h, sizeof(h), &e) != EXQ_OK)
+		kd_refuse(v, "reading the header again: %s", e.msg);
+	else
+		kd_check_view(img, v, h, v->L, v->bm_bytes);
+}
+
 static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
 {
 	uint8_t h[464], sh[104];
@@ -948,8 +973,8 @@ static exq_status kdump_probe(exq_image *img, exq__source *c, struct vmc *v)
 				L->sh_size64 ? exq__le64(sh + L->sh_note_size)
 					     : exq__le32(sh + L->sh_note_size),
 				"notes");
-	if (st == EXQ_OK && !v->kd_unsafe[0])
-		kd_check_view(img, v, h, L, (uint64_t)bm_blocks * bs);
+	v->L = L; /* for kd_check_once */
+	v->bm_bytes = (uint64_t)bm_blocks * bs;
 	if (st == EXQ_OK)
 		st = exq__vmnotes_apply(img, &v->notes, 0, nr_cpus);
 	return st;
