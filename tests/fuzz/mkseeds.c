@@ -250,6 +250,16 @@ static void pe_seed(const char *name, const struct tw_world *w, uint32_t base)
 	put_free("pe", name, b, n);
 }
 
+/* b, or exit naming the seed that could not be built */
+static uint8_t *built(uint8_t *b, const char *what, unsigned i)
+{
+	if (!b) {
+		fprintf(stderr, "mkseeds: %s %u\n", what, i);
+		exit(1);
+	}
+	return b;
+}
+
 static void seeds_pe(void)
 {
 	const struct tw_world *w7 = exq_fuzz_world(0), *xp = exq_fuzz_world(1);
@@ -270,11 +280,7 @@ static void seeds_queues(void)
 	unsigned i;
 	for (i = 0; i < FUZZ_QUEUES_WORLDS; i++) {
 		size_t n;
-		uint8_t *b = exq_fuzz_queues_seed(i, &n);
-		if (!b) {
-			fprintf(stderr, "mkseeds: queues world %u\n", i);
-			exit(1);
-		}
+		uint8_t *b = built(exq_fuzz_queues_seed(i, &n), "queues world", i);
 		put("queues", names[i], b, n);
 		if (i == 0) {
 			b[0] = 0x2C; /* overrides, max_items 2 */
@@ -288,11 +294,8 @@ static void seeds_queues(void)
 		    "win7pae-va0-flink", "win7pae-va0-head-and-blink"};
 		for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
 			size_t n;
-			uint8_t *b = exq_fuzz_queues_fault_seed(i, &n);
-			if (!b) {
-				fprintf(stderr, "mkseeds: queues fault %u\n", i);
-				exit(1);
-			}
+			uint8_t *b = built(exq_fuzz_queues_fault_seed(i, &n),
+					   "queues fault", i);
 			put_free("queues", faults[i], b, n);
 		}
 	}
@@ -304,11 +307,7 @@ static void seeds_models(void)
 		"win7x64", "win81pae", "win10-22h2x64-2n", "win8x64-threads"};
 	for (unsigned i = 0; i < FUZZ_MODELS_WORLDS; i++) {
 		size_t n;
-		uint8_t *b = exq_fuzz_models_seed(i, &n);
-		if (!b) {
-			fprintf(stderr, "mkseeds: models world %u\n", i);
-			exit(1);
-		}
+		uint8_t *b = built(exq_fuzz_models_seed(i, &n), "models world", i);
 		put("models", names[i], b, n);
 		if (i == 2) { /* --max-items 2 */
 			b[0] |= 2 << 2;
